@@ -1,0 +1,352 @@
+"""Every write to the organisation goes through these functions: atomic, validated, audited.
+
+Errors are ``django.core.exceptions.ValidationError`` whose messages name the field or object at fault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext as _
+
+from salesops.core import audit
+from salesops.engine.allocation import allocate
+from salesops.engine.money import round_money
+from salesops.engine.periods import add_months
+from salesops.org.models import (
+    REVERSAL_STATUSES,
+    Assignment,
+    Company,
+    Customer,
+    OrderCredit,
+    OrderLine,
+    Payment,
+    Product,
+    SalesMonthly,
+    Salesperson,
+    Team,
+    TreeNode,
+    active_on,
+)
+
+HUNDRED = Decimal(100)
+
+
+# -- company ----------------------------------------------------------------------------------------------
+@transaction.atomic
+def company_update(*, actor, company: Company, **fields) -> Company:
+    old = audit.snapshot(company)
+    if "fiscal_year_start_month" in fields and not 1 <= int(fields["fiscal_year_start_month"]) <= 12:
+        raise ValidationError({"fiscal_year_start_month": _("The fiscal year must start in month 1 to 12.")})
+    for name, value in fields.items():
+        setattr(company, name, value)
+    company.full_clean()
+    company.save(update_fields=list(fields))
+    _audit_change(actor, "company.updated", company, old)
+    return company
+
+
+def _audit_change(actor, event: str, obj, old: dict) -> None:
+    before, after = audit.diff(old, audit.snapshot(obj))
+    if before or after:
+        audit.record(actor=actor, event=event, subject=obj, old=before, new=after)
+
+
+# -- trees ------------------------------------------------------------------------------------------------
+def _set_path(node: TreeNode) -> None:
+    parent_path = node.parent.path if node.parent_id else "/"
+    node.path = f"{parent_path}{node.pk}/"
+    node.depth = parent_path.count("/") - 1
+
+
+@transaction.atomic
+def tree_node_create(*, actor, model: type[TreeNode], name: str, code: str, parent: TreeNode | None = None, **extra):
+    if model.objects.filter(code=code).exists():
+        raise ValidationError({"code": _("Code %(code)s is already used.") % {"code": code}})
+    node = model(name=name, code=code, parent=parent, **extra)
+    node.full_clean(exclude=["path"])
+    node.save()
+    _set_path(node)
+    node.save(update_fields=["path", "depth"])
+    audit.record(actor=actor, event=f"{model._meta.model_name}.created", subject=node, new=audit.snapshot(node))
+    return node
+
+
+@transaction.atomic
+def tree_node_update(*, actor, node: TreeNode, **fields) -> TreeNode:
+    """Rename, recode, move (``parent=``) or change extra fields of a node; a move carries its subtree along
+    and is refused when the new parent lies inside the node's own subtree."""
+    model = type(node)
+    node = model.objects.select_for_update().get(pk=node.pk)
+    old = audit.snapshot(node)
+    old_path = node.path
+    if "code" in fields and model.objects.filter(code=fields["code"]).exclude(pk=node.pk).exists():
+        raise ValidationError({"code": _("Code %(code)s is already used.") % {"code": fields["code"]}})
+    moving = "parent" in fields and (fields["parent"].pk if fields["parent"] else None) != node.parent_id
+    if moving and fields["parent"] is not None:
+        new_parent = model.objects.get(pk=fields["parent"].pk)
+        if new_parent.path.startswith(old_path):
+            raise ValidationError({"parent": _(
+                "Moving %(node)s under %(parent)s would make a cycle: %(parent)s is inside %(node)s."
+            ) % {"node": node.name, "parent": new_parent.name}})
+        fields["parent"] = new_parent
+    for name, value in fields.items():
+        setattr(node, name, value)
+    node.full_clean(exclude=["path"])
+    if moving:
+        _set_path(node)
+    node.save()
+    if moving:
+        _rewrite_subtree_paths(model, old_path, node.path)
+    _audit_change(actor, f"{model._meta.model_name}.moved" if moving else f"{model._meta.model_name}.updated", node, old)
+    return node
+
+
+def _rewrite_subtree_paths(model: type[TreeNode], old_prefix: str, new_prefix: str) -> None:
+    shift = new_prefix.count("/") - old_prefix.count("/")
+    descendants = list(model.objects.filter(path__startswith=old_prefix).exclude(path=new_prefix))
+    for d in descendants:
+        d.path = new_prefix + d.path[len(old_prefix):]
+        d.depth += shift
+    model.objects.bulk_update(descendants, ["path", "depth"], batch_size=500)
+
+
+@transaction.atomic
+def tree_node_delete(*, actor, node: TreeNode) -> None:
+    if node.children.exists():
+        raise ValidationError(_("%(node)s still has children; move or delete them first.") % {"node": node.name})
+    audit.record(actor=actor, event=f"{node._meta.model_name}.deleted", subject=node, old=audit.snapshot(node))
+    node.delete()
+
+
+# -- products, customers, people ---------------------------------------------------------------------------
+def _create(actor, model, **fields):
+    obj = model(**fields)
+    obj.full_clean()
+    obj.save()
+    audit.record(actor=actor, event=f"{model._meta.model_name}.created", subject=obj, new=audit.snapshot(obj))
+    return obj
+
+
+def _update(actor, obj, **fields):
+    old = audit.snapshot(obj)
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    obj.full_clean()
+    obj.save()
+    _audit_change(actor, f"{obj._meta.model_name}.updated", obj, old)
+    return obj
+
+
+@transaction.atomic
+def product_create(*, actor, **fields) -> Product:
+    return _create(actor, Product, **fields)
+
+
+@transaction.atomic
+def product_update(*, actor, product: Product, **fields) -> Product:
+    return _update(actor, product, **fields)
+
+
+@transaction.atomic
+def customer_create(*, actor, **fields) -> Customer:
+    return _create(actor, Customer, **fields)
+
+
+@transaction.atomic
+def customer_update(*, actor, customer: Customer, **fields) -> Customer:
+    return _update(actor, customer, **fields)
+
+
+@transaction.atomic
+def salesperson_create(*, actor, **fields) -> Salesperson:
+    _check_ramp(fields.get("ramp_schedule") or [])
+    return _create(actor, Salesperson, **fields)
+
+
+@transaction.atomic
+def salesperson_update(*, actor, salesperson: Salesperson, **fields) -> Salesperson:
+    _check_ramp(fields.get("ramp_schedule") or [])
+    if fields.get("leave_date") and fields["leave_date"] < fields.get("hire_date", salesperson.hire_date):
+        raise ValidationError({"leave_date": _("The leave date is before the hire date.")})
+    return _update(actor, salesperson, **fields)
+
+
+def _check_ramp(schedule) -> None:
+    if not isinstance(schedule, list) or any(
+        not isinstance(v, int | str | Decimal) or not 0 <= Decimal(str(v)) <= 100 for v in schedule
+    ):
+        raise ValidationError({"ramp_schedule": _("A ramp schedule is a list of percentages from 0 to 100.")})
+
+
+# -- assignments ------------------------------------------------------------------------------------------
+def _check_assignment(a: Assignment) -> None:
+    if a.end_date and a.end_date < a.start_date:
+        raise ValidationError({"end_date": _("The end date is before the start date.")})
+    if a.manager_id and a.manager_id == a.salesperson_id:
+        raise ValidationError({"manager": _("A salesperson cannot be their own manager.")})
+    others = Assignment.objects.filter(salesperson_id=a.salesperson_id).exclude(pk=a.pk)
+    for other in others:
+        if other.start_date <= (a.end_date or dt.date.max) and a.start_date <= (other.end_date or dt.date.max):
+            raise ValidationError({"start_date": _(
+                "This assignment (%(start)s to %(end)s) overlaps %(other)s (%(ostart)s to %(oend)s)."
+            ) % {
+                "start": a.start_date, "end": a.end_date or "…", "other": other.team.name,
+                "ostart": other.start_date, "oend": other.end_date or "…",
+            }})
+
+
+@transaction.atomic
+def assignment_create(*, actor, salesperson: Salesperson, team: Team, start_date: dt.date,
+                      end_date: dt.date | None = None, manager: Salesperson | None = None, region=None) -> Assignment:
+    Salesperson.objects.select_for_update().filter(pk=salesperson.pk).first()  # serialise writers per person
+    a = Assignment(salesperson=salesperson, team=team, start_date=start_date, end_date=end_date, manager=manager, region=region)
+    _check_assignment(a)
+    a.save()
+    audit.record(actor=actor, event="assignment.created", subject=a, new=audit.snapshot(a))
+    return a
+
+
+@transaction.atomic
+def assignment_update(*, actor, assignment: Assignment, **fields) -> Assignment:
+    Salesperson.objects.select_for_update().filter(pk=assignment.salesperson_id).first()
+    old = audit.snapshot(assignment)
+    for name, value in fields.items():
+        setattr(assignment, name, value)
+    _check_assignment(assignment)
+    assignment.save()
+    _audit_change(actor, "assignment.updated", assignment, old)
+    return assignment
+
+
+@transaction.atomic
+def assignment_transfer(*, actor, salesperson: Salesperson, team: Team, on: dt.date,
+                        manager: Salesperson | None = None, region=None) -> Assignment:
+    """Close the assignment in effect on ``on`` the day before, and open a new one from ``on``."""
+    current = Assignment.objects.filter(active_on(on), salesperson=salesperson, start_date__lt=on).first()
+    if current:
+        assignment_update(actor=actor, assignment=current, end_date=on - dt.timedelta(days=1))
+    return assignment_create(actor=actor, salesperson=salesperson, team=team, start_date=on, manager=manager,
+                             region=region if region is not None else (current.region if current else None))
+
+
+# -- order lines ------------------------------------------------------------------------------------------
+def check_splits(pcts: Sequence[Decimal], *, field: str = "credits") -> None:
+    """Split percentages must each be in (0, 100] and total exactly 100."""
+    if not pcts:
+        raise ValidationError({field: _("At least one salesperson must be credited.")})
+    if any(p <= 0 or p > HUNDRED for p in pcts):
+        raise ValidationError({field: _("Each split percentage must be above 0 and at most 100.")})
+    total = sum(pcts, Decimal(0))
+    if total != HUNDRED:
+        raise ValidationError({field: _("Split percentages total %(total)s, not 100.") % {"total": total}})
+
+
+def credit_amounts(net_amount: Decimal, cost: Decimal, pcts: Sequence[Decimal]) -> list[tuple[Decimal, Decimal]]:
+    """Credited (amount, cost) per split, each summing exactly to the line's figures."""
+    return list(zip(allocate(net_amount, pcts), allocate(cost, pcts), strict=True))
+
+
+def compute_net_amount(quantity: Decimal, unit_price: Decimal, discount: Decimal, policy: str) -> Decimal:
+    return round_money(quantity * unit_price * (1 - discount), policy)
+
+
+@transaction.atomic
+def order_line_create(*, actor, credits: Iterable[tuple[Salesperson, Decimal]], **fields) -> OrderLine:
+    """Create a line with its credits. ``net_amount`` is computed from quantity, price and discount when absent."""
+    credits = list(credits)
+    company = Company.current()
+    if fields.get("net_amount") is None:
+        fields["net_amount"] = compute_net_amount(
+            Decimal(fields["quantity"]), Decimal(fields["unit_price"]), Decimal(fields.get("discount") or 0),
+            company.rounding_policy)
+    line = OrderLine(**fields)
+    check_line(line)
+    line.full_clean()
+    check_splits([p for _sp, p in credits])
+    line.save()
+    shares = credit_amounts(line.net_amount, line.cost, [p for _sp, p in credits])
+    OrderCredit.objects.bulk_create([
+        OrderCredit(line=line, salesperson=sp, split_pct=p, amount=a, cost=c)
+        for (sp, p), (a, c) in zip(credits, shares, strict=True)
+    ])
+    audit.record(actor=actor, event="order_line.created", subject=line,
+                 new={**audit.snapshot(line), "credits": [[sp.pk, str(p)] for sp, p in credits]})
+    sales_monthly_refresh(months={line.date.replace(day=1)})
+    return line
+
+
+def check_line(line: OrderLine) -> None:
+    """Rules for one line that the database cannot express."""
+    if line.status in REVERSAL_STATUSES:
+        if not line.original_id:
+            raise ValidationError({"original": _("A returned or cancelled line must point at the original line it reverses.")})
+        if line.quantity > 0 or line.net_amount > 0:
+            raise ValidationError({"quantity": _("A return or cancellation has a negative quantity and amount.")})
+    elif line.quantity < 0:
+        raise ValidationError({"quantity": _("Quantity is negative; record returns as returned lines linked to the original.")})
+    if not Decimal(0) <= line.discount <= 1:
+        raise ValidationError({"discount": _("Discount must be between 0 and 1 (0% to 100%).")})
+
+
+@transaction.atomic
+def payment_create(*, actor, line: OrderLine, date: dt.date, amount: Decimal, external_id: str | None = None) -> Payment:
+    if amount <= 0:
+        raise ValidationError({"amount": _("A payment amount must be positive.")})
+    paid = line.payments.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    if paid + amount > line.net_amount:
+        raise ValidationError({"amount": _("Payments (%(total)s) would exceed the line's net amount %(net)s.") % {
+            "total": paid + amount, "net": line.net_amount}})
+    payment = _create(actor, Payment, line=line, date=date, amount=amount, external_id=external_id)
+    return payment
+
+
+# -- the monthly aggregate --------------------------------------------------------------------------------
+def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None) -> int:
+    """Recompute ``SalesMonthly`` for the given months (first days), or for all. Returns rows written."""
+    qs = OrderCredit.objects.all()
+    target = SalesMonthly.objects.all()
+    months = sorted(set(months)) if months is not None else None
+    if months is not None:
+        if not months:
+            return 0
+        cond = Q()
+        for start, end in ((m, add_months(m, 1)) for m in months):
+            cond |= Q(line__date__gte=start, line__date__lt=end)
+        qs = qs.filter(cond)
+        target = target.filter(month__in=months)
+    with transaction.atomic():
+        target.delete()
+        rows = (
+            qs.annotate(m=TruncMonth("line__date"))
+            .values("salesperson_id", "m")
+            .annotate(net=Sum("amount"), cost_sum=Sum("cost"), n=Count("id"))
+            .order_by()
+        )
+        objs = [
+            SalesMonthly(salesperson_id=r["salesperson_id"], month=_as_date(r["m"]), net_amount=r["net"],
+                         cost=r["cost_sum"], lines=r["n"])
+            for r in rows
+        ]
+        SalesMonthly.objects.bulk_create(objs, batch_size=2000)
+    return len(objs)
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
+def analyze() -> None:
+    """Refresh planner statistics after bulk loads (cheap, and keeps home-page queries on their indexes)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")

@@ -1,0 +1,1 @@
+"""The web shell: sign-in, the home page per role, navigation, language switch and the shared templates."""
