@@ -1,0 +1,150 @@
+"""Forms for editing the organisation and filtering its lists. Saving goes through org.services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from salesops.org.models import (
+    Assignment,
+    Company,
+    Customer,
+    CustomerSegment,
+    LineStatus,
+    Product,
+    ProductCategory,
+    Region,
+    Salesperson,
+    SalespersonStatus,
+    Team,
+)
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class TreeNodeForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    code = forms.CharField(label=_("Code"), max_length=64)
+    parent = forms.ModelChoiceField(label=_("Parent"), queryset=Region.objects.none(), required=False)
+
+    def __init__(self, *args, model, node=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = model.objects.order_by("path")
+        self.fields["parent"].label_from_instance = lambda n: "— " * n.depth + n.name
+        if model is Team:
+            self.fields["manager"] = forms.ModelChoiceField(
+                label=_("Manager"), queryset=Salesperson.objects.exclude(status=SalespersonStatus.LEFT), required=False)
+        if node is not None and not self.is_bound:
+            self.initial = {"name": node.name, "code": node.code, "parent": node.parent_id,
+                            "manager": getattr(node, "manager_id", None)}
+
+
+class ProductForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "category", "list_price", "standard_cost", "unit", "active"]
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ["external_id", "name", "segment", "region", "industry", "owner"]
+
+
+class SalespersonForm(forms.ModelForm):
+    class Meta:
+        model = Salesperson
+        fields = ["employee_no", "name", "email", "hire_date", "leave_date", "title", "level", "status", "ramp_schedule"]
+        widgets = {"hire_date": DATE, "leave_date": DATE}
+
+
+class AssignmentForm(forms.ModelForm):
+    class Meta:
+        model = Assignment
+        fields = ["team", "manager", "region", "start_date", "end_date"]
+        widgets = {"start_date": DATE, "end_date": DATE}
+
+
+class CompanyForm(forms.ModelForm):
+    class Meta:
+        model = Company
+        fields = ["name", "currency_code", "currency_symbol", "fiscal_year_start_month", "rounding_policy", "display_unit",
+                  "default_language"]
+
+
+# -- list filters -----------------------------------------------------------------------------------------
+class PeopleFilter(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *SalespersonStatus.choices])
+    team = forms.ModelChoiceField(label=_("Team today"), queryset=Team.objects.order_by("path"), required=False)
+
+    def filter(self, qs):
+        from salesops.org.access import today
+        from salesops.org.models import active_on
+
+        data = self.cleaned_data
+        if data.get("q"):
+            qs = qs.filter(Q(name__icontains=data["q"]) | Q(employee_no__icontains=data["q"]))
+        if data.get("status"):
+            qs = qs.filter(status=data["status"])
+        if data.get("team"):
+            qs = qs.filter(pk__in=Assignment.objects.filter(active_on(today()), team__path__startswith=data["team"].path)
+                           .values("salesperson_id"))
+        return qs
+
+
+class CustomerFilter(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    segment = forms.ModelChoiceField(label=_("Segment"), queryset=CustomerSegment.objects.order_by("path"), required=False)
+    region = forms.ModelChoiceField(label=_("Region"), queryset=Region.objects.order_by("path"), required=False)
+
+    def filter(self, qs):
+        data = self.cleaned_data
+        if data.get("q"):
+            qs = qs.filter(Q(name__icontains=data["q"]) | Q(external_id__icontains=data["q"]))
+        if data.get("segment"):
+            qs = qs.filter(segment__path__startswith=data["segment"].path)
+        if data.get("region"):
+            qs = qs.filter(region__path__startswith=data["region"].path)
+        return qs
+
+
+class ProductFilter(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    category = forms.ModelChoiceField(label=_("Category"), queryset=ProductCategory.objects.order_by("path"), required=False)
+
+    def filter(self, qs):
+        data = self.cleaned_data
+        if data.get("q"):
+            qs = qs.filter(Q(name__icontains=data["q"]) | Q(sku__icontains=data["q"]))
+        if data.get("category"):
+            qs = qs.filter(category__path__startswith=data["category"].path)
+        return qs
+
+
+class LineFilter(forms.Form):
+    date_from = forms.DateField(label=_("From"), required=False, widget=DATE)
+    date_to = forms.DateField(label=_("To"), required=False, widget=DATE)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *LineStatus.choices])
+    q = forms.CharField(label=_("Order, customer or SKU"), required=False)
+    salesperson = forms.ModelChoiceField(label=_("Salesperson"), queryset=Salesperson.objects.none(), required=False)
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["salesperson"].queryset = people if people is not None else Salesperson.objects.all()
+
+    def filter(self, qs):
+        data = self.cleaned_data
+        if data.get("date_from"):
+            qs = qs.filter(date__gte=data["date_from"])
+        if data.get("date_to"):
+            qs = qs.filter(date__lte=data["date_to"])
+        if data.get("status"):
+            qs = qs.filter(status=data["status"])
+        if data.get("q"):
+            q = data["q"]
+            qs = qs.filter(Q(order_no__icontains=q) | Q(customer__name__icontains=q) | Q(product__sku__icontains=q))
+        if data.get("salesperson"):
+            qs = qs.filter(credits__salesperson=data["salesperson"])
+        return qs

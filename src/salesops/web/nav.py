@@ -1,0 +1,50 @@
+"""The navigation: only areas that exist, and only those the user's role may open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from salesops.core.roles import Role, role_of
+
+EVERYONE = tuple(Role)
+SALES_DATA = (Role.ADMIN, Role.OPS, Role.MANAGER, Role.REP, Role.FINANCE)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: Promise
+    roles: tuple[str, ...]
+
+
+NAV = [
+    NavItem("home", _("Home"), EVERYONE),
+    NavItem("org:lines", _("Order lines"), SALES_DATA),
+    NavItem("org:customers", _("Customers"), SALES_DATA),
+    NavItem("org:people", _("People"), EVERYONE),
+    NavItem("org:products", _("Products"), EVERYONE),
+    NavItem("org:trees", _("Organisation trees"), EVERYONE),
+    NavItem("imports:index", _("Import"), (Role.ADMIN, Role.OPS, Role.HR)),
+    NavItem("org:company", _("Company settings"), (Role.ADMIN, Role.OPS)),
+    NavItem("web-audit", _("Audit log"), (Role.ADMIN,)),
+    NavItem("api-docs", _("API"), EVERYONE),
+]
+
+
+def nav_for(request) -> list[dict]:
+    role = role_of(request.user)
+    items = []
+    for item in NAV:
+        if role not in item.roles:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:  # an area that is not installed is not listed
+            continue
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"url": url, "label": item.label, "active": active})
+    return items

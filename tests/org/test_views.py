@@ -1,0 +1,119 @@
+"""Every organisation page: who may open it, who is refused, and that edits go through services."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from salesops.core.models import AuditEvent
+from salesops.org.models import Assignment, Region
+
+
+def get(client, url, **params):
+    return client.get(url, params)
+
+
+@pytest.mark.parametrize("persona", ["rep_alice", "manager_carol", "ops_olivia", "finance_dan", "admin_ada"])
+def test_it_lists_only_visible_order_lines(world, client_for, request, persona):
+    user = request.getfixturevalue(persona)
+    html = get(client_for(user), reverse("org:lines")).content.decode()
+    sees_bob = persona in ("ops_olivia", "finance_dan", "admin_ada")
+    assert ("SO-B" in html) is sees_bob
+    assert "SO-A" in html
+
+
+def test_it_refuses_hr_the_sales_lists(world, client_for, hr_henry):
+    client = client_for(hr_henry)
+    assert client.get(reverse("org:lines")).status_code == 403
+    assert client.get(reverse("org:customers")).status_code == 403
+    assert client.get(reverse("org:line", args=[world.lines.a.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(("url_name", "obj"), [
+    ("org:line", lambda w: w.lines.a), ("org:customer", lambda w: w.customers.a),
+    ("org:person", lambda w: w.people["alice"]),
+])
+def test_it_hides_alices_records_from_bob_and_erin(world, client_for, rep_bob, manager_erin, url_name, obj):
+    url = reverse(url_name, args=[obj(world).pk])
+    assert client_for(rep_bob).get(url).status_code == 404
+    assert client_for(manager_erin).get(url).status_code == 404
+
+
+def test_it_shows_alice_her_own_line_with_its_split(world, client_for, rep_alice):
+    html = client_for(rep_alice).get(reverse("org:line", args=[world.lines.s.pk])).content.decode()
+    assert "¥600.00" in html and "¥400.00" in html
+
+
+def test_it_lists_people_per_visibility(world, client_for, manager_carol, rep_alice):
+    html = client_for(manager_carol).get(reverse("org:people")).content.decode()
+    assert "李丽" in html and "周敏" in html and "张伟" not in html
+    html = client_for(rep_alice).get(reverse("org:people")).content.decode()
+    assert "李丽" in html and "周敏" not in html
+
+
+def test_it_shows_hr_people_without_sales_figures(world, client_for, hr_henry):
+    html = client_for(hr_henry).get(reverse("org:person", args=[world.people["alice"].pk])).content.decode()
+    assert "华东一组" in html
+    assert 'data-testid="person-total"' not in html
+
+
+def test_it_filters_sorts_and_paginates_lines(world, client_for, ops_olivia):
+    client = client_for(ops_olivia)
+    html = client.get(reverse("org:lines"), {"date_from": "2025-11-16", "sort": "date"}).content.decode()
+    assert "SO-A" not in html and html.index("SO-B") < html.index("SO-S")
+    html = client.get(reverse("org:lines"), {"salesperson": world.people["bob"].pk}).content.decode()
+    assert "SO-A" not in html and "SO-B" in html and "SO-S" in html
+
+
+@pytest.mark.parametrize("persona", ["rep_alice", "manager_carol", "hr_henry", "finance_dan"])
+def test_it_refuses_tree_edits_to_non_editors(world, client_for, request, persona):
+    client = client_for(request.getfixturevalue(persona))
+    response = client.post(reverse("org:tree-node-new", args=["regions"]), {"name": "西北", "code": "CN-NW"})
+    assert response.status_code == 403
+    assert not Region.objects.filter(code="CN-NW").exists()
+
+
+def test_it_moves_a_tree_node_and_refuses_a_cycle(world, client_for, ops_olivia):
+    client = client_for(ops_olivia)
+    url = reverse("org:tree-node-edit", args=["regions", world.regions.east.pk])
+    response = client.post(url, {"name": "华东", "code": "CN-E", "parent": world.regions.shanghai.pk})
+    assert response.status_code == 200
+    assert "cycle" in response.content.decode() or "循环" in response.content.decode()
+    world.regions.east.refresh_from_db()
+    assert world.regions.east.parent_id == world.regions.china.pk
+    response = client.post(url, {"name": "华东区", "code": "CN-E", "parent": world.regions.south.pk})
+    assert response.status_code == 302
+    world.regions.shanghai.refresh_from_db()
+    assert world.regions.shanghai.path.startswith(world.regions.south.path)
+    assert AuditEvent.objects.filter(event="region.moved").exists()
+
+
+def test_it_refuses_an_overlapping_assignment_naming_the_dates(world, client_for, hr_henry):
+    alice = world.people["alice"]
+    url = reverse("org:assignment-new", args=[alice.pk])
+    response = client_for(hr_henry).post(url, {"team": world.teams.b.pk, "start_date": "2025-06-01"})
+    assert response.status_code == 200
+    assert "2025-06-01" in response.content.decode()
+    assert Assignment.objects.filter(salesperson=alice).count() == 1
+
+
+def test_it_refuses_the_audit_log_to_everyone_but_admins(world, client_for, ops_olivia, admin_ada):
+    assert client_for(ops_olivia).get(reverse("web-audit")).status_code == 403
+    html = client_for(admin_ada).get(reverse("web-audit")).content.decode()
+    assert "order_line.created" in html
+
+
+def test_it_lets_ops_edit_company_settings(world, client_for, ops_olivia, rep_alice):
+    assert client_for(rep_alice).get(reverse("org:company")).status_code == 403
+    response = client_for(ops_olivia).post(reverse("org:company"), {
+        "name": "新公司", "currency_code": "CNY", "currency_symbol": "¥", "fiscal_year_start_month": 4,
+        "rounding_policy": "half_up", "display_unit": "wan", "default_language": "zh-hans"})
+    assert response.status_code == 302
+    world.company.refresh_from_db()
+    assert world.company.fiscal_year_start_month == 4
+    assert AuditEvent.objects.filter(event="company.updated").exists()
+
+
+@pytest.mark.parametrize("url_name", ["org:trees", "org:products", "org:people"])
+def test_it_opens_reference_pages_for_every_role(world, client_for, hr_henry, url_name):
+    assert client_for(hr_henry).get(reverse(url_name)).status_code == 200
