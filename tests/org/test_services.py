@@ -1,0 +1,122 @@
+"""Writes to the organisation: validation that names the field, nothing half-saved, audit, effective dating."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from salesops.core.models import AuditEvent
+from salesops.org import services as org
+from salesops.org.models import Assignment, OrderCredit, OrderLine, Region, SalesMonthly, active_on
+
+D = Decimal
+
+
+def test_it_refuses_a_tree_move_that_makes_a_cycle(world):
+    with pytest.raises(ValidationError) as error:
+        org.tree_node_update(actor=None, node=world.regions.china, parent=world.regions.shanghai)
+    assert "parent" in error.value.message_dict
+    world.regions.china.refresh_from_db()
+    assert world.regions.china.parent_id is None
+
+
+def test_a_move_carries_the_subtree_along(world):
+    org.tree_node_update(actor=None, node=world.regions.east, parent=world.regions.south)
+    shanghai = Region.objects.get(pk=world.regions.shanghai.pk)
+    assert shanghai.path == f"{world.regions.south.path}{world.regions.east.pk}/{shanghai.pk}/"
+    assert shanghai.depth == 3
+    assert [n.code for n in shanghai.ancestors()] == ["CN", "CN-S", "CN-E"]
+    assert set(world.regions.south.subtree().values_list("code", flat=True)) == {"CN-S", "CN-E", "CN-E-SH"}
+
+
+def test_it_refuses_overlapping_assignments(world):
+    with pytest.raises(ValidationError) as error:
+        org.assignment_create(actor=None, salesperson=world.people["alice"], team=world.teams.b,
+                              start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 3, 1))
+    assert "overlaps" in str(error.value.message_dict["start_date"])
+    assert Assignment.objects.filter(salesperson=world.people["alice"]).count() == 1
+
+
+def test_a_transfer_keeps_history_for_as_of_queries(world):
+    alice = world.people["alice"]
+    org.assignment_transfer(actor=None, salesperson=alice, team=world.teams.b, manager=world.people["erin"],
+                            on=dt.date(2025, 12, 1))
+    on_nov = Assignment.objects.filter(active_on(dt.date(2025, 11, 15))).get(salesperson=alice)
+    on_dec = Assignment.objects.filter(active_on(dt.date(2025, 12, 15))).get(salesperson=alice)
+    assert (on_nov.team, on_nov.manager) == (world.teams.a, world.people["carol"])
+    assert (on_dec.team, on_dec.manager) == (world.teams.b, world.people["erin"])
+    assert on_nov.end_date == dt.date(2025, 11, 30)
+
+
+@pytest.mark.parametrize("pcts", [[D(60), D(30)], [D(60), D(50)], [D(0), D(100)], []])
+def test_it_refuses_splits_that_do_not_total_100(world, pcts):
+    people = [world.people["alice"], world.people["bob"]][: len(pcts)]
+    with pytest.raises(ValidationError) as error:
+        org.order_line_create(actor=None, credits=list(zip(people, pcts, strict=True)), external_id="BAD",
+                              order_no="X", date=dt.date(2025, 1, 1), customer=world.customers.a,
+                              product=world.product, quantity=D(1), unit_price=D("10.00"), cost=D("1.00"))
+    assert "credits" in error.value.message_dict
+    assert not OrderLine.objects.filter(external_id="BAD").exists()
+
+
+def test_credits_sum_exactly_to_the_line(world):
+    line = org.order_line_create(
+        actor=None, credits=[(world.people["alice"], D("33.3333")), (world.people["amy"], D("33.3333")),
+                             (world.people["bob"], D("33.3334"))],
+        external_id="THIRDS", order_no="X", date=dt.date(2025, 1, 1), customer=world.customers.a,
+        product=world.product, quantity=D(1), unit_price=D("100.00"), cost=D("10.00"))
+    amounts = list(OrderCredit.objects.filter(line=line).values_list("amount", flat=True))
+    assert sum(amounts) == D("100.00") and sorted(amounts) == [D("33.33"), D("33.33"), D("33.34")]
+
+
+def test_it_computes_net_amount_with_the_company_rounding(world):
+    line = org.order_line_create(actor=None, credits=[(world.people["alice"], D(100))], external_id="DISC",
+                                 order_no="X", date=dt.date(2025, 1, 1), customer=world.customers.a,
+                                 product=world.product, quantity=D(3), unit_price=D("33.35"), discount=D("0.1"),
+                                 cost=D("10.00"))
+    assert line.net_amount == D("90.05")  # 90.045 half up
+
+
+def test_it_refuses_a_return_without_an_original_line(world):
+    with pytest.raises(ValidationError) as error:
+        org.order_line_create(actor=None, credits=[(world.people["alice"], D(100))], external_id="RET",
+                              order_no="X", date=dt.date(2025, 12, 1), customer=world.customers.a,
+                              product=world.product, quantity=D(-1), unit_price=D("1000.00"), cost=D("-400.00"),
+                              status="returned")
+    assert "original" in error.value.message_dict
+
+
+def test_a_return_reduces_the_monthly_aggregate(world):
+    org.order_line_create(actor=None, credits=[(world.people["alice"], D(100))], external_id="RET",
+                          order_no="X", date=dt.date(2025, 11, 20), customer=world.customers.a,
+                          product=world.product, quantity=D(-1), unit_price=D("1000.00"), cost=D("-400.00"),
+                          status="returned", original=world.lines.a)
+    row = SalesMonthly.objects.get(salesperson=world.people["alice"], month=dt.date(2025, 11, 1))
+    assert row.net_amount == D("0.00") and row.lines == 2
+
+
+def test_it_refuses_payments_beyond_the_net_amount(world):
+    org.payment_create(actor=None, line=world.lines.a, date=dt.date(2025, 12, 1), amount=D("600.00"))
+    with pytest.raises(ValidationError) as error:
+        org.payment_create(actor=None, line=world.lines.a, date=dt.date(2025, 12, 20), amount=D("400.01"))
+    assert "amount" in error.value.message_dict
+    assert world.lines.a.payments.count() == 1
+
+
+def test_every_service_write_is_audited(world):
+    assert AuditEvent.objects.filter(event="order_line.created", subject_id=str(world.lines.s.pk)).exists()
+    org.customer_update(actor=world.users["olivia"], customer=world.customers.a, industry="制造业")
+    event = AuditEvent.objects.get(event="customer.updated")
+    assert event.actor == world.users["olivia"]
+    assert event.old == {"industry": ""} and event.new == {"industry": "制造业"}
+
+
+def test_money_is_stored_as_exact_cents(world):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT net_amount FROM org_orderline WHERE external_id = 'A1'")
+        assert cursor.fetchone()[0] == 100000
