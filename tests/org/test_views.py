@@ -117,3 +117,17 @@ def test_it_lets_ops_edit_company_settings(world, client_for, ops_olivia, rep_al
 @pytest.mark.parametrize("url_name", ["org:trees", "org:products", "org:people"])
 def test_it_opens_reference_pages_for_every_role(world, client_for, hr_henry, url_name):
     assert client_for(hr_henry).get(reverse(url_name)).status_code == 200
+
+
+def test_it_answers_who_was_where_on_a_date(world, client_for, ops_olivia):
+    import datetime as dt
+
+    from salesops.org import services as org
+
+    org.assignment_transfer(actor=None, salesperson=world.people["alice"], team=world.teams.b,
+                            manager=world.people["erin"], on=dt.date(2025, 12, 1))
+    client = client_for(ops_olivia)
+    before = client.get(reverse("org:people"), {"on": "2025-11-15", "q": "E101"}).content.decode()
+    after = client.get(reverse("org:people"), {"on": "2025-12-15", "q": "E101"}).content.decode()
+    assert "<td>华东一组</td>" in before and "<td>陈经理</td>" in before and "<td>华南一组</td>" not in before
+    assert "<td>华南一组</td>" in after and "<td>赵经理</td>" in after

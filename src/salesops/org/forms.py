@@ -18,6 +18,7 @@ from salesops.org.models import (
     Salesperson,
     SalespersonStatus,
     Team,
+    active_on,
 )
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -77,21 +78,26 @@ class CompanyForm(forms.ModelForm):
 class PeopleFilter(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *SalespersonStatus.choices])
-    team = forms.ModelChoiceField(label=_("Team today"), queryset=Team.objects.order_by("path"), required=False)
+    team = forms.ModelChoiceField(label=_("Team (with sub-teams)"), queryset=Team.objects.order_by("path"), required=False)
+    on = forms.DateField(label=_("As of"), required=False, widget=DATE,
+                         help_text=_("Team and manager in effect on this date (default: today)."))
 
     def filter(self, qs):
-        from salesops.org.access import today
-        from salesops.org.models import active_on
-
         data = self.cleaned_data
         if data.get("q"):
             qs = qs.filter(Q(name__icontains=data["q"]) | Q(employee_no__icontains=data["q"]))
         if data.get("status"):
             qs = qs.filter(status=data["status"])
         if data.get("team"):
-            qs = qs.filter(pk__in=Assignment.objects.filter(active_on(today()), team__path__startswith=data["team"].path)
+            qs = qs.filter(pk__in=Assignment.objects.filter(active_on(self.as_of), team__path__startswith=data["team"].path)
                            .values("salesperson_id"))
         return qs
+
+    @property
+    def as_of(self):
+        from salesops.org.access import today
+
+        return (self.cleaned_data.get("on") if self.is_bound and self.is_valid() else None) or today()
 
 
 class CustomerFilter(forms.Form):

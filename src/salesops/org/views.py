@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import ProtectedError, Sum
+from django.db.models import OuterRef, ProtectedError, Subquery, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -34,6 +34,7 @@ from salesops.org.models import (
     SalesMonthly,
     Salesperson,
     Team,
+    active_on,
 )
 from salesops.web.lists import Column, list_page
 
@@ -132,19 +133,28 @@ def tree_node_delete(request, kind: str, pk: int):
 # -- people -----------------------------------------------------------------------------------------------
 @login_required
 def people(request):
+    form = forms.PeopleFilter(request.GET or None)
+    as_of = form.as_of
+    in_effect = Assignment.objects.filter(active_on(as_of), salesperson=OuterRef("pk"))
+    queryset = visible_to(request.user, Salesperson).annotate(
+        team_on=Subquery(in_effect.values("team__name")[:1]),
+        manager_on=Subquery(in_effect.values("manager__name")[:1]),
+    )
     columns = [
         Column("employee_no", _("Employee number"), lambda p: p.employee_no, sort="employee_no",
                link=lambda p: reverse("org:person", args=[p.pk])),
         Column("name", _("Name"), lambda p: p.name, sort="name", link=lambda p: reverse("org:person", args=[p.pk])),
+        Column("team_on", _("Team on %(day)s") % {"day": as_of.isoformat()}, lambda p: p.team_on or "—", sort="team_on"),
+        Column("manager_on", _("Manager on %(day)s") % {"day": as_of.isoformat()}, lambda p: p.manager_on or "—",
+               sort="manager_on"),
         Column("title", _("Title"), lambda p: p.title, sort="title"),
         Column("status", _("Status"), lambda p: p.get_status_display(), sort="status"),
         Column("hire_date", _("Hire date"), lambda p: p.hire_date, sort="hire_date", kind="date"),
         Column("leave_date", _("Leave date"), lambda p: p.leave_date, sort="leave_date", kind="date"),
     ]
     actions = [{"url": reverse("org:person-new"), "label": _("New salesperson")}] if can_edit_people(request.user) else []
-    return list_page(request, title=_("People"), queryset=visible_to(request.user, Salesperson), columns=columns,
-                     default_sort="employee_no", filename="people", filter_form=forms.PeopleFilter(request.GET or None),
-                     actions=actions)
+    return list_page(request, title=_("People"), queryset=queryset, columns=columns, default_sort="employee_no",
+                     filename="people", filter_form=form, actions=actions)
 
 
 @login_required
