@@ -51,7 +51,6 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = [h for h in os.environ.get("SALESOPS_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

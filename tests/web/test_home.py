@@ -74,3 +74,11 @@ def test_it_remembers_the_language_per_user(world, client_for, rep_alice):
     client.force_login(rep_alice)
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert '<html lang="en">' in html
+
+
+def test_it_falls_back_to_the_company_language(world, client):
+    from salesops.org import services as org
+
+    org.company_update(actor=None, company=world.company, default_language="en")
+    assert '<html lang="en">' in client.get("/login/").content.decode()
+    assert '<html lang="zh-hans">' in client.get("/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
