@@ -1,0 +1,211 @@
+"""``salesops bench``: measure the figures of the foundation issue on a throw-away SQLite database and print each
+with its goal and the ratio measured / goal (≤ 1 meets the goal). A benchmark, not a test: it never fails a build.
+
+It runs every step in a subprocess whose ``SALESOPS_VAR_DIR`` is a temporary folder (``DATABASE_URL`` unset), so
+your own database is never touched: ``salesops migrate``, ``salesops demo``, ``salesops demo --scale N``, then
+``salesops import order_lines FILE`` on a generated CSV, then a home-page timing with Django's test client. The
+parts that need the temporary database run as hidden ``bench --step …`` workers that print one JSON line.
+
+Figures:
+1. ``demo --scale 1000000`` wall time (goal ≤ 60 s);
+2. import of 100,000 order lines from CSV, validated (goal ≤ 30 s);
+3. home page p95 for a manager with the scaled database (goal ≤ 150 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import importlib.util
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+MARK = "BENCH-JSON:"
+
+
+class Command(BaseCommand):
+    help = "Print the benchmark figures (bulk insert, CSV import, home page p95) measured on a temporary SQLite database."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--lines", type=int, default=1_000_000, help="order lines added by demo --scale (1,000,000)")
+        parser.add_argument("--import-lines", type=int, default=100_000, help="order lines in the CSV import (100,000)")
+        parser.add_argument("--requests", type=int, default=50, help="timed home-page requests (after 5 warm-ups)")
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
+        parser.add_argument("--step", choices=["csv", "home"], help=argparse.SUPPRESS)
+        parser.add_argument("--out", help=argparse.SUPPRESS)
+
+    def handle(self, *args, lines, import_lines, requests, seed, keep, step, out, **options):
+        if step == "csv":
+            return self._emit(_write_csv(Path(out), import_lines, seed))
+        if step == "home":
+            return self._emit(_time_home(requests))
+        if lines <= 0 or import_lines <= 0 or requests <= 0:
+            raise CommandError(_("--lines, --import-lines and --requests must be positive."))
+        folder = Path(tempfile.mkdtemp(prefix="salesops-bench-"))
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTEST_VERSION")}
+        env.update(SALESOPS_VAR_DIR=str(folder), SALESOPS_DEMO="true", SALESOPS_TASKS_EAGER="true")
+        runner = _Runner(env, self.stdout.write)
+        figures: list[tuple[str, str, float | None, float, str]] = []
+        try:
+            self.stdout.write(_("Benchmark on a temporary SQLite database in %(folder)s (%(cpus)s CPUs)") % {
+                "folder": folder, "cpus": os.cpu_count()})
+            runner.run(_("migrate"), "migrate", "--no-input", "-v", "0")
+            demo_seconds = runner.run(_("load the demo company"), "demo", "--seed", str(seed))
+            figures.append((_("demo load (informational)"), "s", demo_seconds, 60.0, ""))
+            scale_seconds = runner.run(_("add %(n)s order lines") % {"n": f"{lines:,}"}, "demo", "--scale", str(lines),
+                                       "--seed", str(seed))
+            figures.append((_("demo --scale %(n)s (insert + aggregates)") % {"n": f"{lines:,}"}, "s", scale_seconds,
+                            60.0 * lines / 1_000_000, ""))
+            figures.append(self._import_figure(runner, folder, import_lines, seed))
+            figures.append(self._home_figure(runner, requests, lines))
+        finally:
+            if keep:
+                self.stdout.write(_("Kept %(folder)s") % {"folder": folder})
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+        self._report(figures)
+
+    # -- figures -------------------------------------------------------------------------------------------
+    def _import_figure(self, runner, folder: Path, n: int, seed: int):
+        name = _("import %(n)s order lines from CSV") % {"n": f"{n:,}"}
+        goal = 30.0 * n / 100_000
+        if importlib.util.find_spec("salesops.imports.services") is None:
+            return (name, "s", None, goal, _("not measured: salesops.imports not available"))
+        path = folder / "order_lines.csv"
+        made = runner.worker(_("write the CSV"), "csv", "--out", str(path), "--import-lines", str(n), "--seed",
+                             str(seed))
+        if made is None:
+            return (name, "s", None, goal, _("not measured: the CSV could not be written"))
+        seconds = runner.run(name, "import", "order_lines", str(path), "--source", "bench", check=False)
+        if runner.last_returncode != 0:
+            return (name, "s", None, goal, _("failed: %(error)s") % {"error": runner.last_error})
+        return (name, "s", seconds, goal, _("%(rows)s rows, wall time of the command") % {"rows": f"{made['rows']:,}"})
+
+    def _home_figure(self, runner, requests: int, lines: int):
+        name = _("home page p95, manager, %(n)s+ lines") % {"n": f"{lines:,}"}
+        result = runner.worker(_("time the home page"), "home", "--requests", str(requests))
+        if result is None:
+            return (name, "ms", None, 150.0, _("failed: %(error)s") % {"error": runner.last_error})
+        if result.get("skipped"):
+            return (name, "ms", None, 150.0, result["skipped"])
+        return (name, "ms", result["p95_ms"], 150.0, _("p50 %(p50).1f ms, max %(max).1f ms, %(n)s requests, HTTP %(codes)s")
+                % {"p50": result["p50_ms"], "max": result["max_ms"], "n": result["n"], "codes": result["codes"]})
+
+    def _report(self, figures) -> None:
+        w = self.stdout.write
+        w("")
+        w(f"{_('figure'):<48} {_('measured'):>12} {_('goal'):>10} {_('ratio'):>7}")
+        for name, unit, value, goal, note in figures:
+            if value is None:
+                w(f"{name:<48} {'—':>12} {f'≤ {goal:g} {unit}':>10} {'—':>7}  {note}")
+                continue
+            ratio = value / goal
+            verdict = _("meets the goal") if ratio <= 1 else _("OVER the goal")
+            w(f"{name:<48} {f'{value:.1f} {unit}':>12} {f'≤ {goal:g} {unit}':>10} {ratio:>7.2f}  {verdict}"
+              + (f"; {note}" if note else ""))
+
+    def _emit(self, payload: dict) -> None:
+        self.stdout.write(MARK + json.dumps(payload))
+
+
+class _Runner:
+    """Runs ``salesops …`` in the temporary environment and times it."""
+
+    def __init__(self, env: dict, say):
+        self.env, self.say = env, say
+        self.last_returncode = 0
+        self.last_error = ""
+
+    def _call(self, args: tuple[str, ...]) -> tuple[float, subprocess.CompletedProcess]:
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "salesops.cli", *args], env=self.env, capture_output=True,  # noqa: S603 - our own CLI
+                              text=True, check=False)
+        return time.perf_counter() - started, done
+
+    def run(self, label: str, *args: str, check: bool = True) -> float:
+        seconds, done = self._call(args)
+        self.last_returncode = done.returncode
+        self.last_error = (done.stderr.strip().splitlines() or [""])[-1][:300]
+        if done.returncode != 0 and check:
+            raise CommandError(_("%(step)s failed:\n%(stderr)s") % {"step": label, "stderr": done.stderr[-3000:]})
+        summary = [ln for ln in done.stdout.strip().splitlines() if ln][-2:]
+        self.say(f"  {label}: {seconds:.1f} s" + (f"  ({' / '.join(summary)})" if summary else ""))
+        return seconds
+
+    def worker(self, label: str, step: str, *args: str) -> dict | None:
+        seconds, done = self._call(("bench", "--step", step, *args))
+        self.last_returncode = done.returncode
+        self.last_error = (done.stderr.strip().splitlines() or [""])[-1][:300]
+        payload = next((ln[len(MARK):] for ln in done.stdout.splitlines() if ln.startswith(MARK)), None)
+        self.say(f"  {label}: {seconds:.1f} s")
+        return json.loads(payload) if done.returncode == 0 and payload else None
+
+
+# -- workers (run inside the temporary environment) ---------------------------------------------------------
+def _write_csv(path: Path, n: int, seed: int) -> dict:
+    """An order-line CSV in the documented import format, referring to the demo's customers, products and reps."""
+    from django.utils import timezone
+
+    from salesops.org.models import Customer, Product, Salesperson, Team
+
+    rng = random.Random(seed)  # noqa: S311 - benchmark data, not secrets
+    today = timezone.localdate()
+    customers = list(Customer.objects.order_by("pk").values_list("external_id", flat=True))
+    products = list(Product.objects.order_by("pk").values_list("sku", "list_price"))
+    reps = list(Salesperson.objects.filter(leave_date=None, hire_date__lte=today - dt.timedelta(days=90))
+                .exclude(pk__in=Team.objects.exclude(manager=None).values("manager")).order_by("pk")
+                .values_list("employee_no", flat=True))
+    run = int(time.time())
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["external_id", "order_no", "date", "customer", "product", "quantity", "unit_price", "discount",
+                      "status", "credits"])
+        for i in range(n):
+            sku, price = rng.choice(products)
+            day = today - dt.timedelta(days=rng.randint(0, 60))
+            rep = rng.choice(reps)
+            credits = rep
+            if rng.random() < 0.08:
+                other = rng.choice([r for r in reps if r != rep])
+                credits = f"{rep}:60;{other}:40"
+            out.writerow([f"BENCH-{run}-{i}", f"BENCH-O{run}-{i // 3}", day.isoformat(), rng.choice(customers), sku,
+                          rng.randint(1, 20), f"{price:.2f}", f"0.{rng.randint(0, 15):02d}", "booked", credits])
+    return {"path": str(path), "rows": n}
+
+
+def _time_home(requests: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        url = reverse("home")
+    except NoReverseMatch:
+        return {"skipped": _("not measured: the home URL does not resolve yet")}
+    user = get_user_model().objects.get(username="manager")
+    client = Client()
+    client.force_login(user)
+    codes: set[int] = set()
+    for _n in range(5):
+        codes.add(client.get(url).status_code)
+    times = []
+    for _n in range(requests):
+        started = time.perf_counter()
+        codes.add(client.get(url).status_code)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"n": requests, "p50_ms": times[len(times) // 2], "p95_ms": times[math.ceil(0.95 * len(times)) - 1],
+            "max_ms": times[-1], "codes": ",".join(str(c) for c in sorted(codes))}
