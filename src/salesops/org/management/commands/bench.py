@@ -107,7 +107,8 @@ class Command(BaseCommand):
     def _report(self, figures) -> None:
         w = self.stdout.write
         w("")
-        w(f"{_('figure'):<48} {_('measured'):>12} {_('goal'):>10} {_('ratio'):>7}")
+        figure, measured, goal_, ratio_ = _("figure"), _("measured"), _("goal"), _("ratio")
+        w(f"{figure:<48} {measured:>12} {goal_:>10} {ratio_:>7}")
         for name, unit, value, goal, note in figures:
             if value is None:
                 w(f"{name:<48} {'—':>12} {f'≤ {goal:g} {unit}':>10} {'—':>7}  {note}")
