@@ -1,1 +1,33 @@
-urlpatterns: list = []
+"""URLs of the REST API, mounted at ``/api/`` (schema at ``/api/schema/``, docs at ``/api/docs/``).
+
+Authentication: a session (browser; unsafe methods need the CSRF token) or a token from
+``POST /api/token/`` with username and password, sent as ``Authorization: Token <key>``.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from salesops.core.api import AuditEventViewSet
+from salesops.org import api as org_api
+
+router = DefaultRouter()
+router.register("regions", org_api.RegionViewSet, basename="region")
+router.register("product-categories", org_api.ProductCategoryViewSet, basename="productcategory")
+router.register("customer-segments", org_api.CustomerSegmentViewSet, basename="customersegment")
+router.register("teams", org_api.TeamViewSet, basename="team")
+router.register("products", org_api.ProductViewSet, basename="product")
+router.register("salespeople", org_api.SalespersonViewSet, basename="salesperson")
+router.register("assignments", org_api.AssignmentViewSet, basename="assignment")
+router.register("customers", org_api.CustomerViewSet, basename="customer")
+router.register("order-lines", org_api.OrderLineViewSet, basename="orderline")
+router.register("payments", org_api.PaymentViewSet, basename="payment")
+router.register("me", org_api.MeViewSet, basename="me")
+router.register("audit-events", AuditEventViewSet, basename="auditevent")
+
+urlpatterns = [
+    path("token/", obtain_auth_token, name="api-token"),
+    *router.urls,
+]
