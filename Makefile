@@ -71,7 +71,7 @@ messages: venv
 	cd src/salesops && SALESOPS_TESTING=true ../../$(BIN)/salesops makemessages -l zh_Hans -l en --no-obsolete --no-location && SALESOPS_TESTING=true ../../$(BIN)/salesops compilemessages
 
 bench: venv
-	$(BIN)/salesops bench
+	SALESOPS_DEMO=true $(BIN)/salesops bench
 
 clean:
 	rm -rf $(VENV) node_modules var screenshots
