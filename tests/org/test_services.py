@@ -120,3 +120,18 @@ def test_money_is_stored_as_exact_cents(world):
     with connection.cursor() as cursor:
         cursor.execute("SELECT net_amount FROM org_orderline WHERE external_id = 'A1'")
         assert cursor.fetchone()[0] == 100000
+
+
+def test_it_refuses_to_delete_a_node_still_in_use_naming_what_uses_it(world):
+    with pytest.raises(ValidationError, match="customer"):
+        org.tree_node_delete(actor=None, node=world.regions.south)
+    assert Region.objects.filter(pk=world.regions.south.pk).exists()
+
+
+def test_it_refuses_the_same_salesperson_twice_on_a_line(world):
+    alice = world.people["alice"]
+    with pytest.raises(ValidationError) as error:
+        org.order_line_create(actor=None, credits=[(alice, D(50)), (alice, D(50))], external_id="TWICE",
+                              order_no="X", date=dt.date(2025, 1, 1), customer=world.customers.a,
+                              product=world.product, quantity=D(1), unit_price=D("10.00"), cost=D("1.00"))
+    assert "credits" in error.value.message_dict

@@ -49,8 +49,8 @@ def own_salesperson(user) -> Salesperson | None:
     return getattr(user, "salesperson", None) if getattr(user, "is_authenticated", False) else None
 
 
-def managed_team_ids(user, on: dt.date | None = None) -> set[int]:
-    """Teams in the subtrees of the teams the user heads (Team.manager)."""
+def managed_team_ids(user) -> set[int]:
+    """Teams in the subtrees of the teams the user heads today (``Team.manager`` means "today")."""
     me = own_salesperson(user)
     if me is None:
         return set()
@@ -63,8 +63,19 @@ def managed_team_ids(user, on: dt.date | None = None) -> set[int]:
     return set(Team.objects.filter(cond).values_list("pk", flat=True))
 
 
-def visible_salesperson_ids(user, on: dt.date | None = None) -> set[int] | None:
-    """Ids of the salespeople whose records the user may see; None means all."""
+def visible_salesperson_ids(user) -> set[int] | None:
+    """Ids of the salespeople whose records the user may see today; None means all. Computed once per user
+    object (one request), since every list and detail of the request asks again."""
+    cached = getattr(user, "_salesops_visible_ids", False)
+    if cached is not False:
+        return cached
+    ids = _visible_salesperson_ids(user)
+    if getattr(user, "is_authenticated", False):
+        user._salesops_visible_ids = ids
+    return ids
+
+
+def _visible_salesperson_ids(user) -> set[int] | None:
     role = role_of(user)
     if role in ALL_SEEING or role in (Role.HR, Role.FINANCE):
         return None
@@ -73,7 +84,7 @@ def visible_salesperson_ids(user, on: dt.date | None = None) -> set[int] | None:
     if role == Role.MANAGER:
         teams = managed_team_ids(user)
         ids |= set(
-            Assignment.objects.filter(active_on(on or today()), team_id__in=teams).values_list("salesperson_id", flat=True)
+            Assignment.objects.filter(active_on(today()), team_id__in=teams).values_list("salesperson_id", flat=True)
         )
     return ids
 

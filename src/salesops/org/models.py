@@ -119,7 +119,7 @@ class Product(models.Model):
     category = models.ForeignKey(ProductCategory, verbose_name=_("category"), on_delete=models.PROTECT, related_name="products")
     list_price = MoneyField(_("list price"))
     standard_cost = MoneyField(_("standard cost"))
-    unit = models.CharField(_("unit"), max_length=16, default="")
+    unit = models.CharField(_("unit"), max_length=16, blank=True, default="")
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

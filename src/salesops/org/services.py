@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, ProtectedError, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
@@ -122,7 +122,13 @@ def tree_node_delete(*, actor, node: TreeNode) -> None:
     if node.children.exists():
         raise ValidationError(_("%(node)s still has children; move or delete them first.") % {"node": node.name})
     audit.record(actor=actor, event=f"{node._meta.model_name}.deleted", subject=node, old=audit.snapshot(node))
-    node.delete()
+    try:
+        with transaction.atomic():
+            node.delete()
+    except ProtectedError as error:
+        used_by = sorted({obj._meta.verbose_name for obj in error.protected_objects})
+        raise ValidationError(_("%(node)s is still used by other records (%(used_by)s).") % {
+            "node": node.name, "used_by": ", ".join(str(u) for u in used_by)}) from None
 
 
 # -- products, customers, people ---------------------------------------------------------------------------
@@ -261,6 +267,8 @@ def compute_net_amount(quantity: Decimal, unit_price: Decimal, discount: Decimal
 def order_line_create(*, actor, credits: Iterable[tuple[Salesperson, Decimal]], **fields) -> OrderLine:
     """Create a line with its credits. ``net_amount`` is computed from quantity, price and discount when absent."""
     credits = list(credits)
+    if len({sp.pk for sp, _pct in credits}) < len(credits):
+        raise ValidationError({"credits": _("A salesperson is credited more than once on this line.")})
     company = Company.current()
     if fields.get("net_amount") is None:
         fields["net_amount"] = compute_net_amount(
@@ -299,6 +307,7 @@ def check_line(line: OrderLine) -> None:
 def payment_create(*, actor, line: OrderLine, date: dt.date, amount: Decimal, external_id: str | None = None) -> Payment:
     if amount <= 0:
         raise ValidationError({"amount": _("A payment amount must be positive.")})
+    external_id = external_id or None  # blank ids are absent, not a shared empty key
     paid = line.payments.aggregate(s=Sum("amount"))["s"] or Decimal(0)
     if paid + amount > line.net_amount:
         raise ValidationError({"amount": _("Payments (%(total)s) would exceed the line's net amount %(net)s.") % {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, ProtectedError, Subquery, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -125,8 +125,6 @@ def tree_node_delete(request, kind: str, pk: int):
         messages.success(request, _("Deleted."))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    except ProtectedError:
-        messages.error(request, _("%(node)s is still used by other records.") % {"node": node.name})
     return redirect("org:tree", kind=kind)
 
 
