@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from salesops.imports.models import BatchStatus, ImportBatch, ImportMapping
 from salesops.org.models import Customer, OrderLine
@@ -31,6 +33,26 @@ CUSTOMERS = "客户编号,客户名称,区域,负责人\nC-N1,新客户一,华�
 @pytest.mark.parametrize("name", ["imports:index", "imports:upload"])
 def test_it_forbids_a_rep_the_import_pages(world, rep_alice, client_for, name):
     assert client_for(rep_alice).get(reverse(name)).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["carol", "dan"])
+def test_it_forbids_managers_and_finance_the_import_pages(world, client_for, who):
+    client = client_for(world.users[who])
+    assert client.get(reverse("imports:index")).status_code == 403
+    assert upload(client, "customers", CUSTOMERS).status_code == 403
+    assert not ImportBatch.objects.exists()
+
+
+def test_it_forgets_uploads_left_unmapped(world, ops_olivia, client_for, upload_dir):
+    client = client_for(ops_olivia)
+    upload(client, "customers", CUSTOMERS)
+    old = ImportBatch.objects.get()
+    ImportBatch.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
+
+    upload(client, "customers", CUSTOMERS)
+
+    assert list(ImportBatch.objects.values_list("status", flat=True)) == [BatchStatus.UPLOADED]
+    assert len(list(upload_dir.iterdir())) == 1
 
 
 def test_it_forbids_a_rep_someone_elses_import_report(world, rep_alice, ops_olivia, client_for):

@@ -226,7 +226,11 @@ def kind_model(kind: str) -> type[Model]:
 
 
 def kind_export(kind: str, user=None, queryset: QuerySet | None = None) -> tuple[list[Column], Iterable[dict]]:
-    """Columns and rows of ``kind`` in the import format. ``user``: only what they may see (web); none: all (CLI)."""
+    """Columns and rows of ``kind`` in the import format. ``user``: only what they may see (web); none: all (CLI).
+
+    With a ``user``, the ``credits`` column of order lines lists only the credits ``visible_to`` shows them (a
+    rep sees her own 60% of a shared line, not her colleague's 40%), so such a file is for reading, not for
+    re-importing."""
     from salesops.org.access import visible_to
 
     kind = ImportKind(kind).value

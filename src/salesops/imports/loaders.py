@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -95,7 +95,8 @@ class Skip(Exception):  # noqa: N818 - control flow: the row already has its err
 class Ref:
     """Resolve a reference by code (or employee number, SKU…) and by name when the name is unique."""
 
-    def __init__(self, rows: Iterable[tuple[str, str, int]], *, unknown: str, ambiguous: str, by_name: bool = True):
+    def __init__(self, rows: Iterable[tuple[str, str, int]], *, unknown: Callable[[str], str],
+                 ambiguous: Callable[[str], str], by_name: bool = True):
         self.codes: dict[str, int] = {}
         self.names: dict[str, int | None] = {}
         self.unknown, self.ambiguous, self.by_name = unknown, ambiguous, by_name
@@ -113,25 +114,25 @@ class Ref:
         if raw in self.names:
             pk = self.names[raw]
             if pk is None:
-                raise ValueError(self.ambiguous % {"value": raw})
+                raise ValueError(self.ambiguous(raw))
             return pk
-        raise ValueError(self.unknown % {"value": raw})
+        raise ValueError(self.unknown(raw))
 
 
 def tree_ref(model: type[TreeNode]) -> Ref:
-    what = model._meta.verbose_name
+    what, plural = model._meta.verbose_name, model._meta.verbose_name_plural
     return Ref(
         model.objects.values_list("code", "name", "pk"),
-        unknown=_("No %(what)s has the code or name “%%(value)s”.") % {"what": what},
-        ambiguous=_("Several %(what)s are named “%%(value)s”; use the code.") % {"what": model._meta.verbose_name_plural},
+        unknown=lambda v: _("No %(what)s has the code or name “%(value)s”.") % {"what": what, "value": v},
+        ambiguous=lambda v: _("Several %(what)s are named “%(value)s”; use the code.") % {"what": plural, "value": v},
     )
 
 
 def person_ref() -> Ref:
     return Ref(
         Salesperson.objects.values_list("employee_no", "name", "pk"),
-        unknown=_("No salesperson has the employee number or name “%(value)s”."),
-        ambiguous=_("Several salespeople are named “%(value)s”; use the employee number."),
+        unknown=lambda v: _("No salesperson has the employee number or name “%(value)s”.") % {"value": v},
+        ambiguous=lambda v: _("Several salespeople are named “%(value)s”; use the employee number.") % {"value": v},
     )
 
 
