@@ -148,10 +148,11 @@ _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\
 
 def _read_xlsx(path: Path, sheet: str | None, limit: int | None) -> Table:
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise file_error(_("This is not a readable .xlsx workbook (%(reason)s).") % {"reason": exc}, path.name) from None
     try:
         names = tuple(wb.sheetnames)
