@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, ProtectedError, Q, Sum
-from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
 from salesops.core import audit
@@ -317,6 +316,7 @@ def payment_create(*, actor, line: OrderLine, date: dt.date, amount: Decimal, ex
 
 
 # -- the monthly aggregate --------------------------------------------------------------------------------
+@transaction.atomic
 def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None) -> int:
     """Recompute ``SalesMonthly`` for the given months (first days), or for all. Returns rows written."""
     qs = OrderCredit.objects.all()
@@ -330,20 +330,26 @@ def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None) -> int:
             cond |= Q(line__date__gte=start, line__date__lt=end)
         qs = qs.filter(cond)
         target = target.filter(month__in=months)
-    with transaction.atomic():
-        target.delete()
-        rows = (
-            qs.annotate(m=TruncMonth("line__date"))
-            .values("salesperson_id", "m")
-            .annotate(net=Sum("amount"), cost_sum=Sum("cost"), n=Count("id"))
-            .order_by()
-        )
-        objs = [
-            SalesMonthly(salesperson_id=r["salesperson_id"], month=_as_date(r["m"]), net_amount=r["net"],
-                         cost=r["cost_sum"], lines=r["n"])
-            for r in rows
-        ]
-        SalesMonthly.objects.bulk_create(objs, batch_size=2000)
+    # Group by day, not by month: a month function in SQL runs as a Python callback per row on SQLite, while a
+    # plain GROUP BY on the date column does not. Days fold into months here; the sums are integer cents, exact.
+    months_totals: dict[tuple[int, dt.date], list] = {}
+    rows = (
+        qs.values("salesperson_id", "line__date")
+        .annotate(net=Sum("amount"), cost_sum=Sum("cost"), n=Count("id"))
+        .order_by()
+    )
+    for r in rows.iterator(chunk_size=10_000):
+        key = (r["salesperson_id"], _as_date(r["line__date"]).replace(day=1))
+        acc = months_totals.setdefault(key, [Decimal(0), Decimal(0), 0])
+        acc[0] += r["net"]
+        acc[1] += r["cost_sum"]
+        acc[2] += r["n"]
+    objs = [
+        SalesMonthly(salesperson_id=person, month=month, net_amount=net, cost=cost, lines=n)
+        for (person, month), (net, cost, n) in sorted(months_totals.items())
+    ]
+    target.delete()
+    SalesMonthly.objects.bulk_create(objs, batch_size=2000)
     return len(objs)
 
 
