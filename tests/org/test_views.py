@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -131,3 +133,34 @@ def test_it_answers_who_was_where_on_a_date(world, client_for, ops_olivia):
     after = client.get(reverse("org:people"), {"on": "2025-12-15", "q": "E101"}).content.decode()
     assert "<td>华东一组</td>" in before and "<td>陈经理</td>" in before and "<td>华南一组</td>" not in before
     assert "<td>华南一组</td>" in after and "<td>赵经理</td>" in after
+
+
+def test_ops_types_a_split_line_and_a_payment(world, client_for, ops_olivia, rep_alice):
+    from salesops.org.models import OrderLine
+
+    data = {"external_id": "WEB1", "order_no": "SO-W", "date": "2025-12-05", "customer": world.customers.a.pk,
+            "product": world.product.pk, "quantity": "2", "unit_price": "1000.00", "discount": "0.1", "cost": "800.00",
+            "status": "booked", "credits": "E101:70;E201:30"}
+    assert client_for(rep_alice).post(reverse("org:line-new"), data).status_code == 403
+    client = client_for(ops_olivia)
+    response = client.post(reverse("org:line-new"), {**data, "credits": "E101:70;E201:20"})
+    assert response.status_code == 200 and "90" in response.content.decode()
+    assert not OrderLine.objects.filter(external_id="WEB1").exists()
+    response = client.post(reverse("org:line-new"), data)
+    line = OrderLine.objects.get(external_id="WEB1")
+    assert response.status_code == 302 and line.net_amount == Decimal("1800.00")
+    assert sorted(line.credits.values_list("amount", flat=True)) == [Decimal("540.00"), Decimal("1260.00")]
+    url = reverse("org:payment-new", args=[line.pk])
+    assert client.post(url, {"date": "2025-12-20", "amount": "1800.01"}).status_code == 200
+    assert client.post(url, {"date": "2025-12-20", "amount": "800.00"}).status_code == 302
+    assert line.payments.get().amount == Decimal("800.00")
+
+
+def test_a_typed_return_must_name_an_existing_original(world, client_for, ops_olivia):
+    data = {"external_id": "RET1", "order_no": "SO-R", "date": "2025-12-05", "customer": world.customers.a.pk,
+            "product": world.product.pk, "quantity": "-1", "unit_price": "1000.00", "discount": "0", "cost": "-400.00",
+            "status": "returned", "credits": "E101", "original_external_id": "NOPE"}
+    response = client_for(ops_olivia).post(reverse("org:line-new"), data)
+    assert "NOPE" in response.content.decode()
+    response = client_for(ops_olivia).post(reverse("org:line-new"), {**data, "original_external_id": "A1"})
+    assert response.status_code == 302

@@ -12,6 +12,8 @@ from salesops.org.models import (
     Customer,
     CustomerSegment,
     LineStatus,
+    OrderLine,
+    Payment,
     Product,
     ProductCategory,
     Region,
@@ -65,6 +67,59 @@ class AssignmentForm(forms.ModelForm):
         model = Assignment
         fields = ["team", "manager", "region", "start_date", "end_date"]
         widgets = {"start_date": DATE, "end_date": DATE}
+
+
+class OrderLineForm(forms.ModelForm):
+    """A line typed by hand. Credits are written as in imports: ``E101:60;E201:40`` or ``E101`` for 100%."""
+
+    net_amount = forms.DecimalField(label=_("Net amount"), required=False, max_digits=18, decimal_places=2,
+                                    help_text=_("Empty: quantity × unit price × (1 − discount), rounded by the company's policy."))
+    original_external_id = forms.CharField(label=_("Original line (for returns and cancellations)"), required=False,
+                                           help_text=_("The external id of the line this one reverses."))
+    credits = forms.CharField(label=_("Credited salespeople"),
+                              help_text=_("Employee number and split %, e.g. E101:60;E201:40, or E101 alone for 100%."))
+
+    class Meta:
+        model = OrderLine
+        fields = ["external_id", "order_no", "date", "customer", "product", "quantity", "unit_price", "discount",
+                  "net_amount", "cost", "status"]
+        widgets = {"date": DATE}
+
+    def clean_original_external_id(self):
+        value = self.cleaned_data["original_external_id"].strip()
+        if not value:
+            return None
+        original = OrderLine.objects.filter(external_id=value).first()
+        if original is None:
+            raise forms.ValidationError(_("No order line has the external id “%(value)s”.") % {"value": value})
+        return original
+
+    def clean_credits(self):
+        from salesops.imports.parsing import parse_credits
+
+        try:
+            parsed = parse_credits(self.cleaned_data["credits"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        people = {p.employee_no: p for p in Salesperson.objects.filter(employee_no__in=[e for e, _p in parsed])}
+        unknown = [e for e, _p in parsed if e not in people]
+        if unknown:
+            raise forms.ValidationError(_("No salesperson has the employee number %(numbers)s.") % {
+                "numbers": ", ".join(unknown)})
+        return [(people[e], pct) for e, pct in parsed]
+
+    def _post_clean(self):
+        pass  # the service validates the whole line (and names the field); the model is never saved from here
+
+
+class PaymentForm(forms.ModelForm):
+    class Meta:
+        model = Payment
+        fields = ["date", "amount", "external_id"]
+        widgets = {"date": DATE}
+
+    def _post_clean(self):
+        pass  # validated by org.services.payment_create
 
 
 class CompanyForm(forms.ModelForm):

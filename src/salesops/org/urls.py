@@ -23,6 +23,8 @@ urlpatterns = [
     path("products/new/", views.product_edit, name="product-new"),
     path("products/<int:pk>/", views.product_edit, name="product-edit"),
     path("lines/", views.lines, name="lines"),
+    path("lines/new/", views.line_new, name="line-new"),
     path("lines/<int:pk>/", views.line, name="line"),
+    path("lines/<int:pk>/payments/new/", views.payment_new, name="payment-new"),
     path("company/", views.company, name="company"),
 ]

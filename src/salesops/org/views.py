@@ -304,15 +304,45 @@ def lines(request):
         Column("status", _("Status"), lambda ln: ln.get_status_display(), sort="status"),
     ]
     form = forms.LineFilter(request.GET or None, people=visible_to(request.user, Salesperson))
+    actions = [{"url": reverse("org:line-new"), "label": _("New order line")}] if can_edit_org(request.user) else []
     return list_page(request, title=_("Order lines"), queryset=visible_to(request.user, OrderLine).select_related(
-        "customer", "product"), columns=columns, default_sort="-date", filename="order-lines", filter_form=form)
+        "customer", "product"), columns=columns, default_sort="-date", filename="order-lines", filter_form=form,
+        actions=actions)
+
+
+@login_required
+def line_new(request):
+    _require(can_edit_org(request.user))
+    form = forms.OrderLineForm(request.POST or None)
+
+    def action(data):
+        fields = {k: v for k, v in data.items() if k not in ("credits", "original_external_id")}
+        return services.order_line_create(actor=request.user, credits=data["credits"],
+                                          original=data["original_external_id"], **fields)
+
+    return _save(request, form, action, lambda obj: reverse("org:line", args=[obj.pk]), _("Saved.")) or _form_page(
+        request, form, _("New order line"), reverse("org:lines"))
+
+
+@login_required
+def payment_new(request, pk: int):
+    _require(can_edit_org(request.user))
+    ln = access_order_line_by_id(request.user, pk)
+    form = forms.PaymentForm(request.POST or None)
+
+    def action(data):
+        return services.payment_create(actor=request.user, line=ln, **data)
+
+    back = reverse("org:line", args=[ln.pk])
+    return _save(request, form, action, back, _("Payment recorded.")) or _form_page(
+        request, form, _("Payment for %(line)s") % {"line": ln}, back)
 
 
 @login_required
 def line(request, pk: int):
     ln = access_order_line_by_id(request.user, pk)
     return TemplateResponse(request, "org/line.html", {
-        "line": ln, "credits": ln.credits.select_related("salesperson"), "payments": ln.payments.all(),
+        "line": ln, "can_edit": can_edit_org(request.user), "credits": ln.credits.select_related("salesperson"), "payments": ln.payments.all(),
         "paid": ln.payments.aggregate(s=Sum("amount"))["s"], "reversals": ln.reversals.all(),
     })
 
