@@ -104,7 +104,7 @@ class OrderLineForm(forms.ModelForm):
         people = {p.employee_no: p for p in Salesperson.objects.filter(employee_no__in=[e for e, _p in parsed])}
         unknown = [e for e, _p in parsed if e not in people]
         if unknown:
-            raise forms.ValidationError(_("No salesperson has the employee number %(numbers)s.") % {
+            raise forms.ValidationError(_("Unknown employee numbers: %(numbers)s.") % {
                 "numbers": ", ".join(unknown)})
         return [(people[e], pct) for e, pct in parsed]
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesops.core.fields import MoneyField
 from salesops.engine.money import RoundingPolicy
@@ -139,7 +140,7 @@ class Product(models.Model):
 
 class SalespersonStatus(models.TextChoices):
     RAMPING = "ramping", _("Ramping")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("salesperson status", "Active")
     ON_LEAVE = "on_leave", _("On leave")
     LEFT = "left", _("Left")
 

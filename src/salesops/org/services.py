@@ -295,7 +295,7 @@ def check_line(line: OrderLine) -> None:
         if not line.original_id:
             raise ValidationError({"original": _("A returned or cancelled line must point at the original line it reverses.")})
         if line.quantity > 0 or line.net_amount > 0:
-            raise ValidationError({"quantity": _("A return or cancellation has a negative quantity and amount.")})
+            raise ValidationError({"quantity": _("A return or cancellation must have a negative quantity and amount.")})
     elif line.quantity < 0:
         raise ValidationError({"quantity": _("Quantity is negative; record returns as returned lines linked to the original.")})
     if not Decimal(0) <= line.discount <= 1:
