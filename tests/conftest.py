@@ -35,6 +35,16 @@ from salesops.org.models import Company, CustomerSegment, ProductCategory, Regio
 D = Decimal
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Code outside a request speaks the default language (zh-hans); tests assert messages in English.
+    Requests still pick their language themselves (LocaleMiddleware), so page tests can ask for either."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def world(db):
     Company.objects.all().delete()

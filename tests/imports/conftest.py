@@ -65,11 +65,3 @@ def line(ext, *, date="2025-11-20", customer="C-A", product="SW-1", quantity="2"
          status="booked", original="", credits="E101"):
     return [ext, "SO-" + ext, date, customer, product, quantity, price, discount, status, original, credits]
 
-
-@pytest.fixture(autouse=True)
-def english():
-    """Messages are asserted in English, whatever translations exist."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
