@@ -62,9 +62,19 @@ def test_people_editors_create_and_update_salespeople_with_audit_rows(api_as, wo
 
 def test_it_links_a_salesperson_to_a_user(api_as, world):
     user, _profile = user_create(actor=None, username="sun", password="pw-sun", role="rep")
-    response = api_as("henry").post("/api/salespeople/", {**NEW, "user": user.pk}, format="json")
+    response = api_as("olivia").post("/api/salespeople/", {**NEW, "user": user.pk}, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["username"] == "sun"
+
+
+def test_hr_may_not_link_an_account_since_the_link_grants_sales_data(api_as, world):
+    # Given an admin account, when HR tries to link it to a new salesperson, then it is refused on `user`
+    before = Salesperson.objects.count()
+    response = api_as("henry").post("/api/salespeople/", {**NEW, "user": world.users["ada"].pk}, format="json")
+    assert response.status_code == 400 and "user" in response.json()
+    assert Salesperson.objects.count() == before
+    response = api_as("henry").post("/api/salespeople/", NEW, format="json")
+    assert response.status_code == 201
 
 
 def test_it_refuses_people_changes_from_others(api_as, world):

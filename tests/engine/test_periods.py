@@ -48,3 +48,9 @@ def test_every_day_falls_in_exactly_its_periods(day, start_month):
 def test_it_counts_time_progress():
     cal = FiscalCalendar()
     assert cal.month(dt.date(2026, 11, 15)).elapsed_share(dt.date(2026, 11, 15)) == (15, 30)
+
+
+def test_year_to_date_covers_only_the_elapsed_months():
+    ytd = FiscalCalendar(1).year_to_date(dt.date(2026, 3, 10))
+    assert ytd.months() == [dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)]
+    assert len(FiscalCalendar(4).parse("FY2026").months()) == 12

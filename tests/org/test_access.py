@@ -45,3 +45,14 @@ def test_it_gives_hr_people_but_no_sales_data(world, hr_henry):
 def test_it_gives_finance_and_ops_everything(world, finance_dan, ops_olivia):
     assert visible_to(finance_dan, OrderLine).count() == 3
     assert visible_to(ops_olivia, Customer).count() == 2
+
+
+def test_a_manager_who_left_heads_nothing(world, manager_carol):
+    import datetime as dt
+
+    from salesops.org import services as org
+
+    org.salesperson_update(actor=None, salesperson=world.people["carol"], leave_date=dt.date(2025, 1, 31),
+                           status="left")
+    manager_carol.refresh_from_db()
+    assert names(visible_to(manager_carol, Salesperson)) == ["E002"]

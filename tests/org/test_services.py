@@ -135,3 +135,81 @@ def test_it_refuses_the_same_salesperson_twice_on_a_line(world):
                               order_no="X", date=dt.date(2025, 1, 1), customer=world.customers.a,
                               product=world.product, quantity=D(1), unit_price=D("10.00"), cost=D("1.00"))
     assert "credits" in error.value.message_dict
+
+
+def _return(world, ext, qty, **overrides):
+    fields = dict(actor=None, credits=[(world.people["alice"], D(100))], external_id=ext, order_no="X",
+                  date=dt.date(2025, 12, 10), customer=world.customers.a, product=world.product, quantity=D(qty),
+                  unit_price=D("1000.00"), cost=D("-400.00") if D(qty) < 0 else D("400.00"), status="returned",
+                  original=world.lines.a)
+    fields.update(overrides)
+    return org.order_line_create(**fields)
+
+
+def test_returns_never_take_back_more_than_was_sold(world):
+    with pytest.raises(ValidationError) as error:
+        _return(world, "R-BIG", "-2")
+    assert "quantity" in error.value.message_dict
+    _return(world, "R-1", "-1")
+    with pytest.raises(ValidationError):
+        _return(world, "R-2", "-1", cost=D("0.00"))
+
+
+@pytest.mark.parametrize("overrides", [
+    {"customer": "b"},
+    {"original": "return"},
+])
+def test_a_return_matches_its_original_and_is_not_a_return_of_a_return(world, overrides):
+    first = _return(world, "R-1", "-0.5", cost=D("-200.00"))
+    kwargs = {}
+    if overrides.get("customer"):
+        kwargs["customer"] = world.customers.b
+    if overrides.get("original"):
+        kwargs["original"] = first
+    with pytest.raises(ValidationError) as error:
+        _return(world, "R-2", "-0.5", cost=D("-200.00"), **kwargs)
+    assert "original" in error.value.message_dict
+
+
+def test_a_positive_line_cannot_have_a_negative_amount(world):
+    with pytest.raises(ValidationError) as error:
+        org.order_line_create(actor=None, credits=[(world.people["alice"], D(100))], external_id="NEG", order_no="X",
+                              date=dt.date(2025, 1, 1), customer=world.customers.a, product=world.product,
+                              quantity=D(1), unit_price=D("10.00"), net_amount=D("-5.00"), cost=D("1.00"))
+    assert "quantity" in error.value.message_dict
+
+
+def test_split_percentages_have_at_most_four_places(world):
+    with pytest.raises(ValidationError, match="4 decimal"):
+        org.check_splits([D("33.33333"), D("33.33333"), D("33.33334")])
+
+
+@pytest.mark.parametrize("schedule", [["abc"], [150], "25,50", [0.5], [True]])
+def test_a_bad_ramp_schedule_is_a_clear_refusal(world, schedule):
+    with pytest.raises(ValidationError) as error:
+        org.salesperson_create(actor=None, employee_no="E900", name="新人", hire_date=dt.date(2025, 1, 1),
+                               ramp_schedule=schedule)
+    assert "ramp_schedule" in error.value.message_dict
+
+
+def test_a_new_person_cannot_leave_before_being_hired(world):
+    with pytest.raises(ValidationError) as error:
+        org.salesperson_create(actor=None, employee_no="E900", name="新人", hire_date=dt.date(2025, 5, 1),
+                               leave_date=dt.date(2025, 4, 1))
+    assert "leave_date" in error.value.message_dict
+    with pytest.raises(ValidationError):
+        org.salesperson_update(actor=None, salesperson=world.people["alice"], hire_date=dt.date(2030, 1, 1),
+                               leave_date=dt.date(2029, 1, 1))
+
+
+def test_only_ops_and_admins_link_accounts(world):
+    from salesops.core.services import user_create
+
+    account, _profile = user_create(actor=None, username="sun", password="x", role="rep")
+    with pytest.raises(ValidationError) as error:
+        org.salesperson_create(actor=world.users["henry"], employee_no="E900", name="新人",
+                               hire_date=dt.date(2025, 1, 1), user=account)
+    assert "user" in error.value.message_dict
+    person = org.salesperson_create(actor=world.users["olivia"], employee_no="E900", name="新人",
+                                    hire_date=dt.date(2025, 1, 1), user=account)
+    assert person.user == account

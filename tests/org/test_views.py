@@ -41,9 +41,17 @@ def test_it_hides_alices_records_from_bob_and_erin(world, client_for, rep_bob, m
     assert client_for(manager_erin).get(url).status_code == 404
 
 
-def test_it_shows_alice_her_own_line_with_its_split(world, client_for, rep_alice):
-    html = client_for(rep_alice).get(reverse("org:line", args=[world.lines.s.pk])).content.decode()
-    assert "¥600.00" in html and "¥400.00" in html
+def test_it_shows_alice_her_own_share_of_a_split_line_but_not_bobs(world, client_for, rep_alice, manager_carol):
+    url = reverse("org:line", args=[world.lines.s.pk])
+    for user in (rep_alice, manager_carol):
+        html = client_for(user).get(url).content.decode()
+        assert "<td>李丽</td>" in html and "¥600.00" in html
+        assert "张伟" not in html
+
+
+def test_it_shows_ops_every_share_of_a_split_line(world, client_for, ops_olivia):
+    html = client_for(ops_olivia).get(reverse("org:line", args=[world.lines.s.pk])).content.decode()
+    assert "<td>李丽</td>" in html and "<td>张伟</td>" in html
 
 
 def test_it_lists_people_per_visibility(world, client_for, manager_carol, rep_alice):

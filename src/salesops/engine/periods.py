@@ -52,8 +52,12 @@ class Period:
         return (self.end - self.start).days
 
     def months(self) -> list[date]:
-        """First days of the calendar months in this period."""
-        return [add_months(self.start, i) for i in range(_MONTHS_IN[self.kind])]
+        """First days of the calendar months this period covers (by its dates, so year-to-date works too)."""
+        months, month = [], date(self.start.year, self.start.month, 1)
+        while month < self.end:
+            months.append(month)
+            month = add_months(month, 1)
+        return months
 
     def elapsed_share(self, today: date) -> tuple[int, int]:
         """(days elapsed including ``today``, days in period): the basis of 时间进度 (time progress)."""

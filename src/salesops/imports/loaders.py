@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -63,7 +64,10 @@ from salesops.org.models import (
     TreeNode,
 )
 from salesops.org.services import (
+    LINK_USERS_REFUSED,
+    can_link_users,
     check_line,
+    check_reversal,
     check_splits,
     compute_net_amount,
     credit_amounts,
@@ -438,6 +442,11 @@ class PersonLoader(KeyedLoader):
 
     def check(self, records):
         if "username" not in self.mapped:
+            return
+        if self.actor is not None and not can_link_users(self.actor):
+            for rowno, rec, _obj in records:
+                if rec.get("user_id"):
+                    self.error(rowno, "username", "", LINK_USERS_REFUSED)
             return
         taken = dict(Salesperson.objects.filter(user_id__in={r["user_id"] for _n, r, _o in records if r.get("user_id")})
                      .values_list("user_id", "employee_no"))
@@ -1035,11 +1044,23 @@ class OrderLineLoader(Loader):
         statuses = {line.external_id: line.status for _r, line, _o, _c in records}
         outside = sorted({o for _r, _l, o, _c in records if o and o not in in_file})
         self.db_originals: dict[str, int] = {}
+        originals = {line.external_id: line for _r, line, _o, _c in records}
         for chunk in chunked(outside):
-            for ext, pk, status in OrderLine.objects.filter(external_id__in=chunk).values_list(
-                    "external_id", "pk", "status"):
+            for ext, pk, status, customer_id, product_id, quantity in OrderLine.objects.filter(
+                    external_id__in=chunk).values_list("external_id", "pk", "status", "customer_id", "product_id",
+                                                       "quantity"):
                 self.db_originals[ext] = pk
                 statuses[ext] = status
+                originals[ext] = SimpleNamespace(external_id=ext, status=status, customer_id=customer_id,
+                                                 product_id=product_id, quantity=quantity)
+        # What the database already reverses of each original, leaving out lines this file rewrites.
+        reversed_qty: dict[str, Decimal] = {}
+        named = sorted({o for _r, _l, o, _c in records if o})
+        for chunk in chunked(named):
+            for ext, orig, qty in OrderLine.objects.filter(original__external_id__in=chunk).values_list(
+                    "external_id", "original__external_id", "quantity"):
+                if ext not in originals:
+                    reversed_qty[orig] = reversed_qty.get(orig, Decimal(0)) + qty
         kept = []
         for rowno, line, orig, creds in records:
             if orig and orig not in in_file and orig not in self.db_originals:
@@ -1059,6 +1080,16 @@ class OrderLineLoader(Loader):
             if orig == line.external_id:
                 self.error(rowno, "original_external_id", orig, _("A line cannot reverse itself."))
                 continue
+            if orig:
+                before = reversed_qty.get(orig, Decimal(0))
+                try:
+                    check_reversal(line, originals[orig], before)
+                except ValidationError as exc:
+                    for field, messages in exc.message_dict.items():
+                        self.error(rowno, {"original": "original_external_id"}.get(field, field),
+                                   orig if field == "original" else line.quantity, messages[0])
+                    continue
+                reversed_qty[orig] = before + line.quantity
             kept.append((rowno, line, orig, creds))
         records[:] = kept
 

@@ -33,6 +33,7 @@ from salesops.org.models import (
     Region,
     SalesMonthly,
     Salesperson,
+    SalespersonStatus,
     Team,
     active_on,
 )
@@ -52,8 +53,8 @@ def own_salesperson(user) -> Salesperson | None:
 def managed_team_ids(user) -> set[int]:
     """Teams in the subtrees of the teams the user heads today (``Team.manager`` means "today")."""
     me = own_salesperson(user)
-    if me is None:
-        return set()
+    if me is None or me.status == SalespersonStatus.LEFT or (me.leave_date and me.leave_date < today()):
+        return set()  # a manager who has left heads nothing, whatever Team.manager still says
     heads = list(Team.objects.filter(manager=me).values_list("path", flat=True))
     if not heads:
         return set()

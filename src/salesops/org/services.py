@@ -6,6 +6,7 @@ Errors are ``django.core.exceptions.ValidationError`` whose messages name the fi
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -13,8 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, ProtectedError, Q, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from salesops.core import audit
+from salesops.core.roles import can_edit_org
 from salesops.engine.allocation import allocate
 from salesops.engine.money import round_money
 from salesops.engine.periods import add_months
@@ -82,7 +85,9 @@ def tree_node_update(*, actor, node: TreeNode, **fields) -> TreeNode:
     """Rename, recode, move (``parent=``) or change extra fields of a node; a move carries its subtree along
     and is refused when the new parent lies inside the node's own subtree."""
     model = type(node)
-    node = model.objects.select_for_update().get(pk=node.pk)
+    # Lock the whole tree: two concurrent moves could otherwise each pass the cycle check and together make one.
+    list(model.objects.select_for_update().values_list("pk", flat=True))
+    node = model.objects.get(pk=node.pk)
     old = audit.snapshot(node)
     old_path = node.path
     if "code" in fields and model.objects.filter(code=fields["code"]).exclude(pk=node.pk).exists():
@@ -169,25 +174,51 @@ def customer_update(*, actor, customer: Customer, **fields) -> Customer:
     return _update(actor, customer, **fields)
 
 
+LINK_USERS_REFUSED = gettext_lazy("Only administrators and sales operations may link a sign-in account to a "
+                                   "salesperson: the link decides whose sales that account sees.")
+
+
+def can_link_users(actor) -> bool:
+    """Linking an account to a salesperson grants that account the person's (and subtree's) sales data, so HR,
+    who may otherwise edit people, may not do it. ``actor=None`` is the system (CLI, demo)."""
+    return actor is None or not getattr(actor, "is_authenticated", False) or can_edit_org(actor)
+
+
 @transaction.atomic
 def salesperson_create(*, actor, **fields) -> Salesperson:
-    _check_ramp(fields.get("ramp_schedule") or [])
+    _check_person(actor, None, fields)
     return _create(actor, Salesperson, **fields)
 
 
 @transaction.atomic
 def salesperson_update(*, actor, salesperson: Salesperson, **fields) -> Salesperson:
-    _check_ramp(fields.get("ramp_schedule") or [])
-    if fields.get("leave_date") and fields["leave_date"] < fields.get("hire_date", salesperson.hire_date):
-        raise ValidationError({"leave_date": _("The leave date is before the hire date.")})
+    _check_person(actor, salesperson, fields)
     return _update(actor, salesperson, **fields)
 
 
+def _check_person(actor, current: Salesperson | None, fields: dict) -> None:
+    _check_ramp(fields.get("ramp_schedule") or [])
+    hire = fields.get("hire_date", current.hire_date if current else None)
+    leave = fields.get("leave_date", current.leave_date if current else None)
+    if hire and leave and leave < hire:
+        raise ValidationError({"leave_date": _("The leave date is before the hire date.")})
+    if "user" in fields:
+        new_user = fields["user"].pk if fields["user"] else None
+        old_user = current.user_id if current else None
+        if new_user != old_user and not can_link_users(actor):
+            raise ValidationError({"user": LINK_USERS_REFUSED})
+
+
 def _check_ramp(schedule) -> None:
-    if not isinstance(schedule, list) or any(
-        not isinstance(v, int | str | Decimal) or not 0 <= Decimal(str(v)) <= 100 for v in schedule
-    ):
-        raise ValidationError({"ramp_schedule": _("A ramp schedule is a list of percentages from 0 to 100.")})
+    message = _("A ramp schedule is a list of percentages from 0 to 100, e.g. [25, 50, 75].")
+    if not isinstance(schedule, list):
+        raise ValidationError({"ramp_schedule": message})
+    for value in schedule:
+        try:
+            if isinstance(value, bool | float) or not 0 <= Decimal(str(value)) <= 100:
+                raise ValidationError({"ramp_schedule": message})
+        except decimal.InvalidOperation:
+            raise ValidationError({"ramp_schedule": message}) from None
 
 
 # -- assignments ------------------------------------------------------------------------------------------
@@ -248,6 +279,8 @@ def check_splits(pcts: Sequence[Decimal], *, field: str = "credits") -> None:
         raise ValidationError({field: _("At least one salesperson must be credited.")})
     if any(p <= 0 or p > HUNDRED for p in pcts):
         raise ValidationError({field: _("Each split percentage must be above 0 and at most 100.")})
+    if any(p != p.quantize(Decimal("0.0001")) for p in pcts):
+        raise ValidationError({field: _("A split percentage has at most 4 decimal places.")})
     total = sum(pcts, Decimal(0))
     if total != HUNDRED:
         raise ValidationError({field: _("Split percentages total %(total)s, not 100.") % {"total": total}})
@@ -275,6 +308,10 @@ def order_line_create(*, actor, credits: Iterable[tuple[Salesperson, Decimal]], 
             company.rounding_policy)
     line = OrderLine(**fields)
     check_line(line)
+    if line.original_id:
+        original = OrderLine.objects.select_for_update().get(pk=line.original_id)
+        before = original.reversals.aggregate(q=Sum("quantity"))["q"] or Decimal(0)
+        check_reversal(line, original, before)
     line.full_clean()
     check_splits([p for _sp, p in credits])
     line.save()
@@ -285,21 +322,41 @@ def order_line_create(*, actor, credits: Iterable[tuple[Salesperson, Decimal]], 
     ])
     audit.record(actor=actor, event="order_line.created", subject=line,
                  new={**audit.snapshot(line), "credits": [[sp.pk, str(p)] for sp, p in credits]})
-    sales_monthly_refresh(months={line.date.replace(day=1)})
+    sales_monthly_refresh(months={line.date.replace(day=1)}, people={sp.pk for sp, _p in credits})
     return line
 
 
 def check_line(line: OrderLine) -> None:
-    """Rules for one line that the database cannot express."""
-    if line.status in REVERSAL_STATUSES:
-        if not line.original_id:
-            raise ValidationError({"original": _("A returned or cancelled line must point at the original line it reverses.")})
-        if line.quantity > 0 or line.net_amount > 0:
-            raise ValidationError({"quantity": _("A return or cancellation must have a negative quantity and amount.")})
-    elif line.quantity < 0:
-        raise ValidationError({"quantity": _("Quantity is negative; record returns as returned lines linked to the original.")})
+    """Rules for one line that the database cannot express; the original of a reversal is read from the database."""
     if not Decimal(0) <= line.discount <= 1:
         raise ValidationError({"discount": _("Discount must be between 0 and 1 (0% to 100%).")})
+    if line.status not in REVERSAL_STATUSES:
+        if line.original_id:
+            raise ValidationError({"original": _("Only a returned or cancelled line points at an original line.")})
+        if line.quantity < 0 or line.net_amount < 0:
+            raise ValidationError({"quantity": _(
+                "Quantity or amount is negative; record returns as returned lines linked to the original.")})
+        return
+    if not line.original_id:
+        raise ValidationError({"original": _("A returned or cancelled line must point at the original line it reverses.")})
+    if line.quantity > 0 or line.net_amount > 0 or line.cost > 0:
+        raise ValidationError({"quantity": _("A return or cancellation must have a negative quantity and amount.")})
+
+
+def check_reversal(line, original, reversed_before: Decimal) -> None:
+    """A return or cancellation against ``original``: same customer and product, the original is not itself a
+    reversal, and all reversals together take back at most what was sold. ``reversed_before`` is the (negative)
+    quantity other lines already reversed. Both lines may be model instances or records with the same attributes."""
+    if original.status in REVERSAL_STATUSES:
+        raise ValidationError({"original": _("The original line %(line)s is itself a return or cancellation.") % {
+            "line": original.external_id}})
+    if (original.customer_id, original.product_id) != (line.customer_id, line.product_id):
+        raise ValidationError({"original": _(
+            "A return must have the customer and product of its original line %(line)s.") % {"line": original.external_id}})
+    if -(line.quantity + reversed_before) > original.quantity:
+        raise ValidationError({"quantity": _(
+            "Returning %(qty)s would reverse more than the %(orig)s sold on line %(line)s (already reversed: %(done)s).") % {
+            "qty": -line.quantity, "orig": original.quantity, "line": original.external_id, "done": -reversed_before}})
 
 
 @transaction.atomic
@@ -307,6 +364,7 @@ def payment_create(*, actor, line: OrderLine, date: dt.date, amount: Decimal, ex
     if amount <= 0:
         raise ValidationError({"amount": _("A payment amount must be positive.")})
     external_id = external_id or None  # blank ids are absent, not a shared empty key
+    line = OrderLine.objects.select_for_update().get(pk=line.pk)  # serialise payments against one line
     paid = line.payments.aggregate(s=Sum("amount"))["s"] or Decimal(0)
     if paid + amount > line.net_amount:
         raise ValidationError({"amount": _("Payments (%(total)s) would exceed the line's net amount %(net)s.") % {
@@ -317,10 +375,16 @@ def payment_create(*, actor, line: OrderLine, date: dt.date, amount: Decimal, ex
 
 # -- the monthly aggregate --------------------------------------------------------------------------------
 @transaction.atomic
-def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None) -> int:
-    """Recompute ``SalesMonthly`` for the given months (first days), or for all. Returns rows written."""
+def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None, people: Iterable[int] | None = None) -> int:
+    """Recompute ``SalesMonthly`` for the given months (first days) and salesperson ids, or for all. Returns rows
+    written. Refreshes are serialised (a lock on the company row) so two writers never insert the same row."""
+    Company.objects.select_for_update().filter(pk=Company.current().pk).first()
     qs = OrderCredit.objects.all()
     target = SalesMonthly.objects.all()
+    if people is not None:
+        people = sorted(set(people))
+        qs = qs.filter(salesperson_id__in=people)
+        target = target.filter(salesperson_id__in=people)
     months = sorted(set(months)) if months is not None else None
     if months is not None:
         if not months:

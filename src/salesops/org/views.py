@@ -27,6 +27,7 @@ from salesops.org.models import (
     Company,
     Customer,
     CustomerSegment,
+    OrderCredit,
     OrderLine,
     Product,
     ProductCategory,
@@ -342,8 +343,11 @@ def payment_new(request, pk: int):
 def line(request, pk: int):
     ln = access_order_line_by_id(request.user, pk)
     return TemplateResponse(request, "org/line.html", {
-        "line": ln, "can_edit": can_edit_org(request.user), "credits": ln.credits.select_related("salesperson"), "payments": ln.payments.all(),
-        "paid": ln.payments.aggregate(s=Sum("amount"))["s"], "reversals": ln.reversals.all(),
+        "line": ln, "can_edit": can_edit_org(request.user),
+        # A co-seller's share is their pay basis: show only the credits and reversals this user may see.
+        "credits": visible_to(request.user, OrderCredit).filter(line=ln).select_related("salesperson"),
+        "reversals": visible_to(request.user, OrderLine).filter(original=ln),
+        "payments": ln.payments.all(), "paid": ln.payments.aggregate(s=Sum("amount"))["s"],
     })
 
 
