@@ -40,7 +40,10 @@ def switch_language(page, code):
     ("alice", "¥5,000.00", [], ["张伟"]),
     ("bob", "¥7,000.00", [], ["李丽"]),
     ("carol", "¥5,000.00", ["李丽"], ["张伟"]),
+    ("victor", "¥12,000.00", ["李丽", "张伟"], []),
     ("olivia", "¥12,000.00", ["李丽", "张伟"], []),
+    ("dan", "¥12,000.00", ["李丽", "张伟"], []),
+    ("ada", "¥12,000.00", ["李丽", "张伟"], []),
 ])
 def test_each_persona_sees_their_own_numbers_in_both_languages(
         live_world, live_server, page, screenshot, username, month_sales, present, absent):

@@ -172,3 +172,65 @@ def test_a_typed_return_must_name_an_existing_original(world, client_for, ops_ol
     assert "NOPE" in response.content.decode()
     response = client_for(ops_olivia).post(reverse("org:line-new"), {**data, "original_external_id": "A1"})
     assert response.status_code == 302
+
+
+EDIT_PAGES = [
+    ("org:person-new", lambda w: []), ("org:person-edit", lambda w: [w.people["alice"].pk]),
+    ("org:assignment-new", lambda w: [w.people["alice"].pk]),
+    ("org:customer-new", lambda w: []), ("org:customer-edit", lambda w: [w.customers.a.pk]),
+    ("org:product-new", lambda w: []), ("org:product-edit", lambda w: [w.product.pk]),
+    ("org:line-new", lambda w: []), ("org:payment-new", lambda w: [w.lines.a.pk]),
+    ("org:tree-node-new", lambda w: ["regions"]), ("org:tree-node-edit", lambda w: ["regions", w.regions.east.pk]),
+    ("org:company", lambda w: []),
+]
+PEOPLE_PAGES = {"org:person-new", "org:person-edit", "org:assignment-new"}
+
+
+@pytest.mark.parametrize(("url_name", "args"), EDIT_PAGES)
+@pytest.mark.parametrize("persona", ["rep_alice", "manager_carol", "finance_dan", "hr_henry"])
+def test_it_refuses_edit_pages_to_those_who_may_not_edit(world, client_for, request, persona, url_name, args):
+    if persona == "hr_henry" and url_name in PEOPLE_PAGES:
+        pytest.skip("HR edits people")
+    client = client_for(request.getfixturevalue(persona))
+    assert client.get(reverse(url_name, args=args(world))).status_code == 403
+    assert client.post(reverse(url_name, args=args(world)), {}).status_code == 403
+
+
+@pytest.mark.parametrize(("url_name", "args"), EDIT_PAGES)
+def test_it_opens_edit_pages_for_ops(world, client_for, ops_olivia, url_name, args):
+    assert client_for(ops_olivia).get(reverse(url_name, args=args(world))).status_code == 200
+
+
+def test_it_refuses_tree_deletes_to_non_editors(world, client_for, rep_alice, ops_olivia):
+    url = reverse("org:tree-node-delete", args=["regions", world.regions.shanghai.pk])
+    assert client_for(rep_alice).post(url).status_code == 403
+    assert Region.objects.filter(pk=world.regions.shanghai.pk).exists()
+    response = client_for(ops_olivia).post(url, follow=True)
+    assert "still used" in response.content.decode() or "仍被" in response.content.decode()
+
+
+@pytest.mark.parametrize(("url_name", "mine", "theirs"), [
+    ("org:lines", "SO-A", "SO-B"), ("org:customers", "甲公司", "乙公司"), ("org:people", "李丽", "张伟"),
+])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_reps_export_holds_only_their_rows(world, client_for, rep_alice, url_name, mine, theirs, fmt):
+    import io
+
+    from openpyxl import load_workbook
+
+    response = client_for(rep_alice).get(reverse(url_name), {"format": fmt})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if fmt == "csv":
+        text = body.decode("utf-8-sig")
+    else:
+        sheet = load_workbook(io.BytesIO(body), read_only=True).active
+        text = "\n".join(",".join(str(c) for c in row if c is not None) for row in sheet.iter_rows(values_only=True))
+    assert mine in text and theirs not in text
+
+
+def test_it_lists_customers_per_visibility(world, client_for, rep_bob, manager_carol):
+    html = client_for(rep_bob).get(reverse("org:customers")).content.decode()
+    assert "乙公司" in html and "甲公司" not in html
+    html = client_for(manager_carol).get(reverse("org:customers")).content.decode()
+    assert "甲公司" in html and "乙公司" not in html

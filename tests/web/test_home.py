@@ -82,3 +82,13 @@ def test_it_falls_back_to_the_company_language(world, client):
     org.company_update(actor=None, company=world.company, default_language="en")
     assert '<html lang="en">' in client.get("/login/").content.decode()
     assert '<html lang="zh-hans">' in client.get("/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+
+def test_percentages_round_half_up():
+    from decimal import Decimal
+
+    from salesops.web.templatetags.salesops import pct_text
+
+    assert pct_text(Decimal("0.12345")) == "12.3%"
+    assert pct_text(Decimal("0.00125"), 2) == "0.13%"  # half-even would give 0.12%
+    assert pct_text(None) == "—"

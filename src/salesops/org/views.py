@@ -38,6 +38,7 @@ from salesops.org.models import (
     active_on,
 )
 from salesops.web.lists import Column, list_page
+from salesops.web.templatetags.salesops import pct_text
 
 TREES = {
     "regions": (Region, _("Regions")),
@@ -263,7 +264,7 @@ def products(request):
         Column("category", _("Category"), lambda p: p.category, sort="category__name"),
         Column("list_price", _("List price"), lambda p: p.list_price, sort="list_price", kind="money"),
         Column("standard_cost", _("Standard cost"), lambda p: p.standard_cost, sort="standard_cost", kind="money"),
-        Column("margin", _("Margin"), lambda p: f"{p.margin_rate * 100:.1f}%" if p.margin_rate is not None else "", kind="number"),
+        Column("margin", _("Margin"), lambda p: pct_text(p.margin_rate), kind="number"),
         Column("unit", _("Unit"), lambda p: p.unit),
         Column("active", _("Active"), lambda p: _("yes") if p.active else _("no"), sort="active"),
     ]

@@ -74,8 +74,8 @@ def set_language(request):
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = "/"
     response = HttpResponseRedirect(next_url)
-    if request.user.is_authenticated:
-        profile, _created = Profile.objects.get_or_create(user=request.user, defaults={"role": role_of(request.user)})
+    profile = Profile.objects.filter(user=request.user).first() if request.user.is_authenticated else None
+    if profile is not None:
         profile_set_language(actor=request.user, profile=profile, language=language)
     translation.activate(language)
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")

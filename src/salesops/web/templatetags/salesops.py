@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import template
 from django.utils.translation import gettext as _
 
-from salesops.engine.money import format_money
+from salesops.engine.money import RoundingPolicy, format_money, round_money
 
 register = template.Library()
 
@@ -24,8 +24,13 @@ def money(context, value) -> str:
     return money_text(value, context["company"])
 
 
+def pct_text(value, places: int = 1) -> str:
+    """A fraction as a percentage, rounded half up (四舍五入) like every displayed figure."""
+    if value is None or value == "":
+        return "—"
+    return f"{round_money(Decimal(value) * 100, RoundingPolicy.HALF_UP, Decimal(1).scaleb(-int(places)))}%"
+
+
 @register.filter
 def pct(value, places: int = 1) -> str:
-    if value is None:
-        return "—"
-    return f"{Decimal(value) * 100:.{int(places)}f}%"
+    return pct_text(value, places)
