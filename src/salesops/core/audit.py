@@ -10,7 +10,8 @@ from django.db import models
 from salesops.core.models import AuditEvent
 
 
-def _jsonable(value):
+def jsonable(value):
+    """Values as the audit log stores them: Decimals and dates as strings, models as their ids."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.date | dt.datetime):
@@ -18,16 +19,16 @@ def _jsonable(value):
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
 def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict:
     """The concrete field values of ``obj`` as JSON-able data (foreign keys as ids)."""
     names = fields or [f.attname for f in obj._meta.concrete_fields]
-    return {name: _jsonable(getattr(obj, name)) for name in names}
+    return {name: jsonable(getattr(obj, name)) for name in names}
 
 
 def diff(old: dict, new: dict) -> tuple[dict, dict]:
@@ -43,6 +44,6 @@ def record(*, actor, event: str, subject: models.Model, old: dict | None = None,
         subject_type=subject._meta.label_lower,
         subject_id=str(subject.pk),
         subject_repr=str(subject)[:255],
-        old=_jsonable(old) if old else None,
-        new=_jsonable(new) if new else None,
+        old=jsonable(old) if old else None,
+        new=jsonable(new) if new else None,
     )

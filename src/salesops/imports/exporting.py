@@ -34,6 +34,7 @@ from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
 
 from salesops.imports.models import ImportKind
+from salesops.imports.parsing import FORMULA_START
 from salesops.org.models import (
     Assignment,
     Customer,
@@ -54,7 +55,6 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 def wants_export(request) -> str | None:
@@ -101,7 +101,7 @@ def _csv_value(value) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     text = force_str(value)
-    if text.startswith(_FORMULA_START):
+    if text.startswith(FORMULA_START):
         return "'" + text
     return text
 

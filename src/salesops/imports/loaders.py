@@ -34,6 +34,7 @@ from django.db import connections, models, router
 from django.utils.translation import gettext as _
 
 from salesops.core import audit
+from salesops.core.audit import jsonable
 from salesops.core.models import AuditEvent
 from salesops.imports.models import ImportBatch, ImportKind
 from salesops.imports.parsing import (
@@ -214,19 +215,6 @@ class Loader:
 
     def write(self) -> None:
         raise NotImplementedError
-
-
-def jsonable(value):
-    """Values as the audit log stores them (Decimal and dates as strings)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def mf(model, name):

@@ -269,7 +269,8 @@ def header_text(value) -> str:
 
 
 # -- values -------------------------------------------------------------------------------------------------
-_FORMULA_START = ("=", "+", "-", "@")
+# Cells Excel would run as formulas; exports prefix them with ', which reading removes again.
+FORMULA_START = ("=", "+", "-", "@")
 
 
 def text(value) -> str:
@@ -279,7 +280,7 @@ def text(value) -> str:
         return ""
     if isinstance(value, str):
         value = value.strip()
-        if value.startswith("'") and value[1:2] in _FORMULA_START:
+        if value.startswith("'") and value[1:2] in FORMULA_START:
             return value[1:]
         return value
     if isinstance(value, bool):

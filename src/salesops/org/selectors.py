@@ -76,18 +76,24 @@ class MonthComparison:
     same_month_last_year: Decimal
 
 
+def monthly_totals(ids: set[int] | None, months: list[dt.date]) -> dict[dt.date, Decimal]:
+    """Credited net sales per month (first days) of the salespeople ``ids`` (None: everyone), from ``SalesMonthly``;
+    months without sales are zero."""
+    qs = SalesMonthly.objects.filter(month__in=months)
+    if ids is not None:
+        qs = qs.filter(salesperson_id__in=ids)
+    totals = {row["month"]: row["s"] for row in qs.values("month").annotate(s=Sum("net_amount")).order_by()}
+    return {m: totals.get(m, ZERO) for m in months}
+
+
 def monthly_sales(salesperson: Salesperson, month: dt.date) -> Decimal:
     """Credited net sales of ``salesperson`` in the calendar month containing ``month`` (from ``SalesMonthly``)."""
     first = month.replace(day=1)
-    total = SalesMonthly.objects.filter(salesperson=salesperson, month=first).aggregate(s=Sum("net_amount"))["s"]
-    return total if total is not None else ZERO
+    return monthly_totals({salesperson.pk}, [first])[first]
 
 
 def sales_vs_last_year(salesperson: Salesperson, day: dt.date) -> MonthComparison:
     """Credited sales in the month of ``day`` and in the same month one year earlier."""
-    first = day.replace(day=1)
-    return MonthComparison(
-        month=first,
-        this_month=monthly_sales(salesperson, first),
-        same_month_last_year=monthly_sales(salesperson, add_months(first, -12)),
-    )
+    first, last_year = day.replace(day=1), add_months(day.replace(day=1), -12)
+    totals = monthly_totals({salesperson.pk}, [first, last_year])
+    return MonthComparison(month=first, this_month=totals[first], same_month_last_year=totals[last_year])

@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 
 from salesops.engine.periods import FiscalCalendar, add_months
-from salesops.org.access import visible_salesperson_ids
 from salesops.org.models import Assignment, SalesMonthly, Salesperson, SalespersonStatus, active_on
+from salesops.org.selectors import monthly_totals
 
 ZERO = Decimal("0.00")
 
@@ -27,14 +27,6 @@ class Comparison:
         if not self.previous:
             return None
         return (self.current - self.previous) / abs(self.previous)
-
-
-def monthly_totals(ids: set[int] | None, months: list[dt.date]) -> dict[dt.date, Decimal]:
-    qs = SalesMonthly.objects.filter(month__in=months)
-    if ids is not None:
-        qs = qs.filter(salesperson_id__in=ids)
-    totals = {row["month"]: row["s"] for row in qs.values("month").annotate(s=Sum("net_amount")).order_by()}
-    return {m: totals.get(m, ZERO) for m in months}
 
 
 def sales_summary(ids: set[int] | None, today: dt.date, calendar: FiscalCalendar) -> dict:
@@ -98,7 +90,3 @@ def people_summary(today: dt.date, calendar: FiscalCalendar, ids: set[int] | Non
             .values("team__name").annotate(n=Count("id")).order_by("team__path")
         ),
     }
-
-
-def visible_ids(user) -> set[int] | None:
-    return visible_salesperson_ids(user)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from salesops.core.models import AuditEvent, Profile
 from salesops.core.roles import Role, role_of
 from salesops.core.services import profile_set_language
-from salesops.org.access import own_salesperson
+from salesops.org.access import own_salesperson, visible_salesperson_ids
 from salesops.org.models import Company, Customer, Product
 from salesops.web import home as numbers
 from salesops.web.lists import Column, list_page
@@ -48,7 +48,7 @@ def home(request):
         context["summary"] = numbers.sales_summary(ids, today, calendar)
         context["scope"] = _("My sales")
     elif role == Role.MANAGER:
-        ids = numbers.visible_ids(request.user)
+        ids = visible_salesperson_ids(request.user)
         context["summary"] = numbers.sales_summary(ids, today, calendar)
         context["ranking"] = numbers.ranking(ids, today, calendar)
         context["scope"] = _("My team's sales")
