@@ -165,8 +165,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
 }
 
-# Background work: eager in-process by default (the demo needs no broker).
-SALESOPS_TASKS_EAGER = envbool("SALESOPS_TASKS_EAGER", "true")
 IMPORT_MAX_UPLOAD_MB = envint("SALESOPS_IMPORT_MAX_UPLOAD_MB", "200")
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_UPLOAD_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -60,7 +60,7 @@ class Command(BaseCommand):
             raise CommandError(_("--lines, --import-lines and --requests must be positive."))
         folder = Path(tempfile.mkdtemp(prefix="salesops-bench-"))
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTEST_VERSION")}
-        env.update(SALESOPS_VAR_DIR=str(folder), SALESOPS_DEMO="true", SALESOPS_TASKS_EAGER="true")
+        env.update(SALESOPS_VAR_DIR=str(folder), SALESOPS_DEMO="true")
         runner = _Runner(env, self.stdout.write)
         figures: list[tuple[str, str, float | None, float, str]] = []
         try:
