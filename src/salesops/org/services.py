@@ -105,7 +105,7 @@ def tree_node_update(*, actor, node: TreeNode, **fields) -> TreeNode:
     node.full_clean(exclude=["path"])
     if moving:
         _set_path(node)
-    node.save()
+    node.save(update_fields=[*fields, *(["path", "depth"] if moving else [])])
     if moving:
         _rewrite_subtree_paths(model, old_path, node.path)
     _audit_change(actor, f"{model._meta.model_name}.moved" if moving else f"{model._meta.model_name}.updated", node, old)
@@ -149,7 +149,7 @@ def _update(actor, obj, **fields):
     for name, value in fields.items():
         setattr(obj, name, value)
     obj.full_clean()
-    obj.save()
+    obj.save(update_fields=list(fields))
     _audit_change(actor, f"{obj._meta.model_name}.updated", obj, old)
     return obj
 
@@ -256,7 +256,7 @@ def assignment_update(*, actor, assignment: Assignment, **fields) -> Assignment:
     for name, value in fields.items():
         setattr(assignment, name, value)
     _check_assignment(assignment)
-    assignment.save()
+    assignment.save(update_fields=list(fields))
     _audit_change(actor, "assignment.updated", assignment, old)
     return assignment
 
