@@ -124,3 +124,14 @@ def client_for(client):
         return client
 
     return login
+
+
+def monthly(person, month):
+    """A salesperson's month in the sales cube, summed over regions, segments and categories."""
+    from django.db.models import Sum
+
+    from salesops.org.models import SalesMonthly
+
+    totals = SalesMonthly.objects.filter(salesperson=person, month=month).aggregate(
+        net_amount=Sum("net_amount"), cost=Sum("cost"), quantity=Sum("quantity"), lines=Sum("lines"))
+    return SimpleNamespace(**totals)

@@ -20,6 +20,7 @@ from tests.api.conftest import (
     seen_by,
     statuses,
 )
+from tests.conftest import monthly
 
 ALL = ["S1", "B1", "A1"]  # newest first
 VISIBLE = {
@@ -140,7 +141,7 @@ def test_editors_create_a_split_line_with_an_audit_row(api_as, world, persona, n
     assert [(c["employee_no"], c["amount"]) for c in body["credits"]] == [("E101", "899.99"), ("E102", "899.99")]
     event = last_audit()
     assert (event.event, event.actor, event.subject_id) == ("order_line.created", world.users[persona], str(body["id"]))
-    alice_nov = SalesMonthly.objects.get(salesperson=world.people["alice"], month=dt.date(2025, 11, 1))
+    alice_nov = monthly(world.people["alice"], dt.date(2025, 11, 1))
     assert alice_nov.net_amount == Decimal("1899.99")
 
 

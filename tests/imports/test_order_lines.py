@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from salesops.core.models import AuditEvent
 from salesops.imports.models import BatchStatus, ImportBatch
-from salesops.org.models import OrderCredit, OrderLine, SalesMonthly
+from salesops.org.models import OrderCredit, OrderLine
+from tests.conftest import monthly
 from tests.imports.conftest import LINE_HEADER, line
 
 D = Decimal
@@ -26,7 +27,7 @@ def test_it_imports_lines_with_split_credits_and_refreshes_the_monthly_aggregate
     assert sorted(OrderCredit.objects.filter(line=l1).values_list("salesperson__employee_no", "split_pct", "amount")) == [
         ("E101", D("60"), D("1080.00")), ("E201", D("40"), D("720.00"))]
     assert OrderLine.objects.get(external_id="L2").date == dt.date(2025, 12, 3)
-    amy = SalesMonthly.objects.get(salesperson=world.people["amy"], month=dt.date(2025, 12, 1))
+    amy = monthly(world.people["amy"], dt.date(2025, 12, 1))
     assert amy.net_amount == D("2000.00")
     assert ImportBatch.objects.get(pk=result.batch_id).status == BatchStatus.SUCCEEDED
     summary = AuditEvent.objects.get(event="orderline.imported")
@@ -143,7 +144,7 @@ def test_it_updates_changed_lines_and_their_credits(world, csv_file, run_import)
     assert list(l1.credits.values_list("salesperson__employee_no", "amount")) == [("E201", D("3000.00"))]
     event = AuditEvent.objects.get(event="orderline.updated")
     assert event.old["quantity"] == "2.000" and event.new["credits"] == [["E201", "100"]]
-    bob_nov = SalesMonthly.objects.get(salesperson=world.people["bob"], month=dt.date(2025, 11, 1))
+    bob_nov = monthly(world.people["bob"], dt.date(2025, 11, 1))
     assert bob_nov.net_amount == D("4000.00")  # B1 1000 + L1 3000
 
 

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 
 from salesops.core.models import AuditEvent
 from salesops.org import services as org
-from salesops.org.models import Assignment, OrderCredit, OrderLine, Region, SalesMonthly, active_on
+from salesops.org.models import Assignment, OrderCredit, OrderLine, Region, active_on
+from tests.conftest import monthly
 
 D = Decimal
 
@@ -94,7 +95,7 @@ def test_a_return_reduces_the_monthly_aggregate(world):
                           order_no="X", date=dt.date(2025, 11, 20), customer=world.customers.a,
                           product=world.product, quantity=D(-1), unit_price=D("1000.00"), cost=D("-400.00"),
                           status="returned", original=world.lines.a)
-    row = SalesMonthly.objects.get(salesperson=world.people["alice"], month=dt.date(2025, 11, 1))
+    row = monthly(world.people["alice"], dt.date(2025, 11, 1))
     assert row.net_amount == D("0.00") and row.lines == 2
 
 
@@ -213,3 +214,21 @@ def test_only_ops_and_admins_link_accounts(world):
     person = org.salesperson_create(actor=world.users["olivia"], employee_no="E900", name="新人",
                                     hire_date=dt.date(2025, 1, 1), user=account)
     assert person.user == account
+
+
+def test_the_cube_keys_credited_sales_by_region_segment_and_category(world):
+    from django.db.models import Sum
+
+    from salesops.org.models import SalesMonthly
+
+    # Given S1 (2025-12, customer 甲公司 in 上海, 1 unit, 1,000.00) split 60/40 Alice/Bob
+    rows = SalesMonthly.objects.filter(month=dt.date(2025, 12, 1))
+    assert {(r.salesperson_id, r.region_id, r.category_id, r.net_amount, r.quantity) for r in rows} == {
+        (world.people["alice"].pk, world.regions.shanghai.pk, world.category.pk, D("600.00"), D("0.6000")),
+        (world.people["bob"].pk, world.regions.shanghai.pk, world.category.pk, D("400.00"), D("0.4000")),
+    }
+    # When the customer moves region, the cube follows
+    org.customer_update(actor=None, customer=world.customers.a, region=world.regions.south)
+    assert set(SalesMonthly.objects.filter(month=dt.date(2025, 12, 1)).values_list("region_id", flat=True)) == {
+        world.regions.south.pk}
+    assert SalesMonthly.objects.aggregate(s=Sum("net_amount"))["s"] == D("3000.00")

@@ -312,18 +312,23 @@ class Payment(models.Model):
 
 
 class SalesMonthly(models.Model):
-    """Credited sales per salesperson per month, maintained by ``org.services.sales_monthly_refresh`` whenever
-    order lines are written. Home pages and rankings read this, never the lines."""
+    """Credited sales per salesperson, month, customer region, customer segment and product category: the cube that
+    home pages, rankings and target attainment read, never the lines. ``org.services.sales_monthly_refresh`` keeps
+    it whenever order lines (or a customer's region/segment, or a product's category) change. ``quantity`` is the
+    credited share of units (quantity × split %)."""
 
     salesperson = models.ForeignKey(Salesperson, on_delete=models.CASCADE, related_name="monthly")
     month = models.DateField()
+    region = models.ForeignKey(Region, null=True, on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey(CustomerSegment, null=True, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(ProductCategory, on_delete=models.CASCADE, related_name="+")
     net_amount = MoneyField()
     cost = MoneyField()
+    quantity = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal(0))
     lines = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["salesperson", "month"], name="one_row_per_person_month")]
-        indexes = [models.Index(fields=["month", "salesperson"])]
+        indexes = [models.Index(fields=["month", "salesperson"]), models.Index(fields=["salesperson", "month"])]
 
     def __str__(self) -> str:
         return f"{self.salesperson_id} {self.month:%Y-%m} {self.net_amount}"

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, ProtectedError, Q, Sum
+from django.db.models import CharField, Count, ProtectedError, Q, Sum
+from django.db.models.functions import Cast, Substr, TruncMonth
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -161,7 +162,22 @@ def product_create(*, actor, **fields) -> Product:
 
 @transaction.atomic
 def product_update(*, actor, product: Product, **fields) -> Product:
-    return _update(actor, product, **fields)
+    moved = "category" in fields and _pk(fields["category"]) != product.category_id
+    product = _update(actor, product, **fields)
+    if moved:
+        _refresh_months_of(OrderLine.objects.filter(product=product))
+    return product
+
+
+def _pk(value):
+    return getattr(value, "pk", value)
+
+
+def _refresh_months_of(lines) -> None:
+    """The cube keys sales by the customer's region/segment and the product's category: re-derive the months
+    of ``lines`` when one of those changes."""
+    dates = lines.values_list("date", flat=True).distinct()
+    sales_monthly_refresh(months={d.replace(day=1) for d in dates})
 
 
 @transaction.atomic
@@ -171,7 +187,11 @@ def customer_create(*, actor, **fields) -> Customer:
 
 @transaction.atomic
 def customer_update(*, actor, customer: Customer, **fields) -> Customer:
-    return _update(actor, customer, **fields)
+    moved = any(name in fields and _pk(fields[name]) != getattr(customer, f"{name}_id") for name in ("region", "segment"))
+    customer = _update(actor, customer, **fields)
+    if moved:
+        _refresh_months_of(OrderLine.objects.filter(customer=customer))
+    return customer
 
 
 LINK_USERS_REFUSED = gettext_lazy("Only administrators and sales operations may link a sign-in account to a "
@@ -394,27 +414,51 @@ def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None, people: It
             cond |= Q(line__date__gte=start, line__date__lt=end)
         qs = qs.filter(cond)
         target = target.filter(month__in=months)
-    # Group by day, not by month: a month function in SQL runs as a Python callback per row on SQLite, while a
-    # plain GROUP BY on the date column does not. Days fold into months here; the sums are integer cents, exact.
-    months_totals: dict[tuple[int, dt.date], list] = {}
+    # Group by month natively: SQLite stores dates as 'YYYY-MM-DD' text, so the first 7 characters are the month
+    # (its date functions would run as a Python callback per row); PostgreSQL truncates dates itself. The sums are
+    # integer cents, exact; credited units are quantity × split %, computed here from per-split sums.
+    if connection.vendor == "sqlite":
+        month = Substr(Cast("line__date", output_field=CharField()), 1, 7)
+    else:
+        month = TruncMonth("line__date")
     rows = (
-        qs.values("salesperson_id", "line__date")
-        .annotate(net=Sum("amount"), cost_sum=Sum("cost"), n=Count("id"))
+        qs.annotate(m=month)
+        .values("salesperson_id", "m", "line__customer__region_id", "line__customer__segment_id",
+                "line__product__category_id", "split_pct")
+        .annotate(net=Sum("amount"), cost_sum=Sum("cost"), units=Sum("line__quantity"), n=Count("id"))
         .order_by()
     )
+    cells: dict[tuple, list] = {}
     for r in rows.iterator(chunk_size=10_000):
-        key = (r["salesperson_id"], _as_date(r["line__date"]).replace(day=1))
-        acc = months_totals.setdefault(key, [Decimal(0), Decimal(0), 0])
+        key = (r["salesperson_id"], _month_of(r["m"]), r["line__customer__region_id"], r["line__customer__segment_id"],
+               r["line__product__category_id"])
+        acc = cells.setdefault(key, [Decimal(0), Decimal(0), Decimal(0), 0])
         acc[0] += r["net"]
         acc[1] += r["cost_sum"]
-        acc[2] += r["n"]
+        acc[2] += r["units"] * r["split_pct"] / HUNDRED
+        acc[3] += r["n"]
     objs = [
-        SalesMonthly(salesperson_id=person, month=month, net_amount=net, cost=cost, lines=n)
-        for (person, month), (net, cost, n) in sorted(months_totals.items())
+        SalesMonthly(salesperson_id=person, month=m, region_id=region, segment_id=segment, category_id=category,
+                     net_amount=net, cost=cost, quantity=units.quantize(UNITS, rounding=decimal.ROUND_HALF_UP), lines=n)
+        for (person, m, region, segment, category), (net, cost, units, n) in sorted(cells.items(), key=_cell_order)
     ]
     target.delete()
     SalesMonthly.objects.bulk_create(objs, batch_size=2000)
     return len(objs)
+
+
+UNITS = Decimal("0.0001")
+
+
+def _month_of(value) -> dt.date:
+    if isinstance(value, str):  # SQLite: 'YYYY-MM'
+        return dt.date(int(value[:4]), int(value[5:7]), 1)
+    return _as_date(value).replace(day=1)
+
+
+def _cell_order(item):
+    (person, month, region, segment, category), _totals = item
+    return (person, month, region or 0, segment or 0, category)
 
 
 def _as_date(value) -> dt.date:
