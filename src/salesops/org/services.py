@@ -12,8 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import CharField, Count, ProtectedError, Q, Sum
-from django.db.models.functions import Cast, Substr, TruncMonth
+from django.db.models import ProtectedError, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -396,77 +395,50 @@ def payment_create(*, actor, line: OrderLine, date: dt.date, amount: Decimal, ex
 # -- the monthly aggregate --------------------------------------------------------------------------------
 @transaction.atomic
 def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None, people: Iterable[int] | None = None) -> int:
-    """Recompute ``SalesMonthly`` for the given months (first days) and salesperson ids, or for all. Returns rows
-    written. Refreshes are serialised (a lock on the company row) so two writers never insert the same row."""
+    """Recompute the sales cube (``SalesMonthly``) for the given months (first days) and salesperson ids, or for
+    all. Returns rows written. Refreshes are serialised (a lock on the company row) so two writers never insert the
+    same cell.
+
+    One ``INSERT … SELECT … GROUP BY`` in the database, no rows through Python: money sums are integer cents
+    (exact); credited units are quantity × split % (units, not money: SQLite multiplies them in floating point,
+    and the column keeps 4 places). SQLite keeps dates as 'YYYY-MM-DD' text,
+    so the month is a substring there (its date functions would call back into Python per row)."""
     Company.objects.select_for_update().filter(pk=Company.current().pk).first()
-    qs = OrderCredit.objects.all()
     target = SalesMonthly.objects.all()
-    if people is not None:
-        people = sorted(set(people))
-        qs = qs.filter(salesperson_id__in=people)
-        target = target.filter(salesperson_id__in=people)
-    months = sorted(set(months)) if months is not None else None
+    conditions, params = [], []
     if months is not None:
+        months = sorted(set(months))
         if not months:
             return 0
-        cond = Q()
-        for start, end in ((m, add_months(m, 1)) for m in months):
-            cond |= Q(line__date__gte=start, line__date__lt=end)
-        qs = qs.filter(cond)
         target = target.filter(month__in=months)
-    # Group by month natively: SQLite stores dates as 'YYYY-MM-DD' text, so the first 7 characters are the month
-    # (its date functions would run as a Python callback per row); PostgreSQL truncates dates itself. The sums are
-    # integer cents, exact; credited units are quantity × split %, computed here from per-split sums.
-    if connection.vendor == "sqlite":
-        month = Substr(Cast("line__date", output_field=CharField()), 1, 7)
-    else:
-        month = TruncMonth("line__date")
-    rows = (
-        qs.annotate(m=month)
-        .values("salesperson_id", "m", "line__customer__region_id", "line__customer__segment_id",
-                "line__product__category_id", "split_pct")
-        .annotate(net=Sum("amount"), cost_sum=Sum("cost"), units=Sum("line__quantity"), n=Count("id"))
-        .order_by()
-    )
-    cells: dict[tuple, list] = {}
-    for r in rows.iterator(chunk_size=10_000):
-        key = (r["salesperson_id"], _month_of(r["m"]), r["line__customer__region_id"], r["line__customer__segment_id"],
-               r["line__product__category_id"])
-        acc = cells.setdefault(key, [Decimal(0), Decimal(0), Decimal(0), 0])
-        acc[0] += r["net"]
-        acc[1] += r["cost_sum"]
-        acc[2] += r["units"] * r["split_pct"] / HUNDRED
-        acc[3] += r["n"]
-    objs = [
-        SalesMonthly(salesperson_id=person, month=m, region_id=region, segment_id=segment, category_id=category,
-                     net_amount=net, cost=cost, quantity=units.quantize(UNITS, rounding=decimal.ROUND_HALF_UP), lines=n)
-        for (person, m, region, segment, category), (net, cost, units, n) in sorted(cells.items(), key=_cell_order)
-    ]
+        conditions.append("(" + " OR ".join(["(l.date >= %s AND l.date < %s)"] * len(months)) + ")")
+        for m in months:
+            params += [m, add_months(m, 1)]
+    if people is not None:
+        people = sorted(set(people))
+        if not people:
+            return 0
+        target = target.filter(salesperson_id__in=people)
+        conditions.append(f"c.salesperson_id IN ({', '.join(['%s'] * len(people))})")
+        params += people
     target.delete()
-    SalesMonthly.objects.bulk_create(objs, batch_size=2000)
-    return len(objs)
-
-
-UNITS = Decimal("0.0001")
-
-
-def _month_of(value) -> dt.date:
-    if isinstance(value, str):  # SQLite: 'YYYY-MM'
-        return dt.date(int(value[:4]), int(value[5:7]), 1)
-    return _as_date(value).replace(day=1)
-
-
-def _cell_order(item):
-    (person, month, region, segment, category), _totals = item
-    return (person, month, region or 0, segment or 0, category)
-
-
-def _as_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value[:10])
-    return value
+    month = "substr(l.date, 1, 7) || '-01'" if connection.vendor == "sqlite" else "date_trunc('month', l.date)::date"
+    t = {m.__name__: m._meta.db_table for m in (SalesMonthly, OrderCredit, OrderLine, Customer, Product)}
+    sql = f"""
+        INSERT INTO {t["SalesMonthly"]} (salesperson_id, month, region_id, segment_id, category_id, net_amount, cost,
+                                         quantity, lines)
+        SELECT c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id, SUM(c.amount), SUM(c.cost),
+               SUM(l.quantity * c.split_pct / 100.0), COUNT(*)
+        FROM {t["OrderCredit"]} c
+        JOIN {t["OrderLine"]} l ON l.id = c.line_id
+        JOIN {t["Customer"]} cu ON cu.id = l.customer_id
+        JOIN {t["Product"]} p ON p.id = l.product_id
+        {"WHERE " + " AND ".join(conditions) if conditions else ""}
+        GROUP BY c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id
+    """  # noqa: S608 - table names from model metadata; values are bound parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def analyze() -> None:
