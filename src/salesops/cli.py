@@ -1,4 +1,8 @@
-"""The ``salesops`` console script: Django's management commands plus ours (demo, import, export, bench)."""
+"""The ``salesops`` console script: Django's management commands plus ours (demo, import, export, bench).
+
+``salesops targets ...`` is handed to ``salesops.engine.targets_cli`` before Django is set up, so target
+planning over files needs no settings, secret key or database.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,15 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["targets"]:
+        from salesops.engine.targets_cli import main as targets_main
+
+        sys.exit(targets_main(args[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["salesops", *(sys.argv[1:] if argv is None else argv)])
+    execute_from_command_line(["salesops", *args])
 
 
 if __name__ == "__main__":

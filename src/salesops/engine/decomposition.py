@@ -1,0 +1,734 @@
+"""Top-down decomposition of a target (目标分解): a company total split along an ordered list of levels.
+
+Role in the flow: the caller (the ``targets`` app, or the ``salesops targets allocate`` CLI over files) gives a
+:class:`Plan` (total, levels with their methods, rounding units) and :class:`Inputs` (which members each node has,
+history, potential, capacity, manual values, locks); :func:`decompose` returns every node of the tree with its
+value, exact unrounded share, weight and method, plus warnings. Seasonality (``engine.seasonality``) then spreads
+each leaf over the months of the fiscal year.
+
+Methods per level: ``equal``; ``historical`` (proportion of averages or average of proportions over the last N
+periods before the plan year); ``potential`` and ``capacity`` (a given index per node); ``blend``
+(α·historical + β·potential + γ·equal, each normalised to shares first, α+β+γ = 1 exactly); ``manual`` (typed
+values that must add up to the parent).
+
+Invariants:
+
+- pure; never mutates its inputs; amounts are ``Decimal``, shares and weights exact ``Fraction``;
+- at every level the children add up exactly to their parent, in the level's (effective) unit, by the
+  largest-remainder method with ties broken by the children's order; each child differs from its exact
+  unrounded share by less than one unit;
+- a locked node keeps its value; its unlocked siblings share what is left by their method's weights;
+- every problem found is reported at once, each with its node path, in one :class:`PlanError`.
+
+Units: each level has a unit (the plan's, 0.01 by default, or its own, e.g. 10000 for whole 万元). A parent must
+be a whole number of its children's unit; when a level's unit is finer than the unit of a level below it (e.g.
+0.01 above a level in whole 万元), the finer level is rounded in the coarser unit instead (the least common
+multiple of the two), with a warning, so that the parent's share is rounded once, consistently, and its
+children can still add up to it. The total itself must be a whole number of the first level's effective unit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from functools import cached_property
+
+from salesops.engine.allocation import integer_weights, split_units
+from salesops.engine.money import CENT
+from salesops.engine.periods import FiscalCalendar, PeriodKind
+
+Path = tuple[str, ...]
+ROOT: Path = ()
+
+
+# -- problems ------------------------------------------------------------------------------------------------
+
+
+def path_text(path: Path) -> str:
+    """``A产品/华东`` for a node, ``(total)`` for the root."""
+    return "/".join(path) if path else "(total)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error or warning, with the node it is about (``path``) or, for file input, where it was read."""
+
+    path: Path
+    message: str
+    source: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.source or path_text(self.path)}: {self.message}"
+
+
+class PlanError(ValueError):
+    """Every problem that stops a plan from being computed (not just the first)."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# -- the plan ------------------------------------------------------------------------------------------------
+
+
+class Method(StrEnum):
+    EQUAL = "equal"
+    HISTORICAL = "historical"
+    POTENTIAL = "potential"
+    CAPACITY = "capacity"
+    BLEND = "blend"
+    MANUAL = "manual"
+
+
+class HistoricalMode(StrEnum):
+    PROPORTION_OF_AVERAGES = "proportion_of_averages"  # Σ child history / Σ siblings' history over the window
+    AVERAGE_OF_PROPORTIONS = "average_of_proportions"  # mean over periods of each period's share
+
+
+@dataclass(frozen=True)
+class Blend:
+    """α·historical + β·potential + γ·equal; the three must add up to exactly 1."""
+
+    historical: Decimal = Decimal(0)
+    potential: Decimal = Decimal(0)
+    equal: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of the decomposition: the dimension its members belong to and how they share the parent.
+
+    ``window`` and ``period`` say which history a ``historical`` (or blended) level reads: the last ``window``
+    fiscal periods of kind ``period`` before the plan year (months with no record count as zero).
+    """
+
+    dimension: str
+    method: Method = Method.EQUAL
+    unit: Decimal | None = None
+    window: int = 12
+    period: PeriodKind = PeriodKind.MONTH
+    mode: HistoricalMode = HistoricalMode.PROPORTION_OF_AVERAGES
+    blend: Blend | None = None
+
+    def uses_history(self) -> bool:
+        return self.method is Method.HISTORICAL or (
+            self.method is Method.BLEND and self.blend is not None and self.blend.historical > 0
+        )
+
+    def uses_potential(self) -> bool:
+        return self.method is Method.POTENTIAL or (
+            self.method is Method.BLEND and self.blend is not None and self.blend.potential > 0
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to decompose: the total, the ordered levels, the fiscal year and the rounding units.
+
+    ``month_unit``: when the leaves will be spread over months in that unit, the leaf level is rounded to a
+    multiple of it (see the module docstring on units).
+    """
+
+    total: Decimal
+    levels: tuple[Level, ...]
+    fiscal_year: int
+    calendar: FiscalCalendar = field(default_factory=FiscalCalendar)
+    unit: Decimal = CENT
+    month_unit: Decimal | None = None
+
+    @property
+    def start(self) -> date:
+        return self.calendar.parse(f"FY{self.fiscal_year:04d}").start
+
+
+# -- history -------------------------------------------------------------------------------------------------
+
+
+def month_start(value: date | str) -> date:
+    """The first day of the month of a date, or of a ``2025-03`` / ``2025-03-15`` code."""
+    if isinstance(value, date):
+        return date(value.year, value.month, 1)
+    text = value.strip()
+    try:
+        if len(text) == 7:
+            return date(int(text[:4]), int(text[5:7]), 1) if text[4] in "-/" else _bad_month(value)
+        day = date.fromisoformat(text)
+    except ValueError:
+        return _bad_month(value)
+    return date(day.year, day.month, 1)
+
+
+def _bad_month(value: object) -> date:
+    raise ValueError(f"not a month: {value!r} (expected e.g. 2025-03 or 2025-03-31)")
+
+
+@dataclass(frozen=True)
+class History:
+    """Actual amounts per node and month: ``series[path][i]`` is the amount of ``months[i]``.
+
+    Months are consecutive (gaps are zeros); every prefix of a recorded path has the sum of its descendants
+    (plus any amount recorded on it directly). Paths that are not members of a plan (a leaver, a discontinued
+    product) are simply not read.
+    """
+
+    months: tuple[date, ...]
+    series: Mapping[Path, tuple[Decimal, ...]]
+
+    @classmethod
+    def from_records(cls, records: Iterable[tuple[Sequence[str], date | str, Decimal]]) -> History:
+        """Build from ``(path, month, amount)`` records (usually at leaf level); sums duplicates, rolls up."""
+        by_path: dict[Path, dict[date, Decimal]] = {}
+        month_cache: dict[object, date] = {}
+        for path, month, amount in records:
+            key = month_cache.get(month)
+            if key is None:
+                key = month_cache[month] = month_start(month)
+            cells = by_path.setdefault(tuple(path), {})
+            cells[key] = cells.get(key, Decimal(0)) + amount
+        if not by_path:
+            return cls((), {})
+        all_months = {m for cells in by_path.values() for m in cells}
+        first, last = min(all_months), max(all_months)
+        months: list[date] = []
+        month = first
+        while month <= last:
+            months.append(month)
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        index = {m: i for i, m in enumerate(months)}
+        zero = Decimal(0)
+        series: dict[Path, list[Decimal]] = {}
+        by_depth: dict[int, list[Path]] = defaultdict(list)
+        for path, cells in by_path.items():
+            row = [zero] * len(months)
+            for m, amount in cells.items():
+                row[index[m]] = amount
+            series[path] = row
+            by_depth[len(path)].append(path)
+        for depth in range(max(by_depth), 0, -1):
+            for path in by_depth.get(depth, ()):
+                parent = path[:-1]
+                child_row, parent_row = series[path], series.get(parent)
+                if parent_row is None:
+                    series[parent] = list(child_row)
+                    by_depth[depth - 1].append(parent)
+                else:
+                    series[parent] = [a + b for a, b in zip(parent_row, child_row, strict=True)]
+        return cls(tuple(months), {path: tuple(row) for path, row in series.items()})
+
+    def get(self, path: Path) -> tuple[Decimal, ...] | None:
+        return self.series.get(path)
+
+
+# -- inputs and results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything per node. ``children`` maps a parent path to its ordered member keys (``()`` is the total);
+    the order is the order of the output and of tie-breaks. Values are read, never modified."""
+
+    children: Mapping[Path, Sequence[str]]
+    history: History | None = None
+    potential: Mapping[Path, Decimal] = field(default_factory=dict)
+    capacity: Mapping[Path, Decimal] = field(default_factory=dict)
+    manual: Mapping[Path, Decimal] = field(default_factory=dict)
+    locks: Mapping[Path, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the decomposed tree.
+
+    ``share`` is the exact fraction of the parent's value before rounding (a locked node: its lock ÷ parent);
+    ``unrounded`` the exact value before rounding; ``weight`` the method's weight (history over the window,
+    potential, capacity, blended share, manual value; 1 for equal; ``None`` for a locked node and the total);
+    ``method`` the method actually used (``equal`` after a fallback).
+    """
+
+    path: Path
+    level: int
+    value: Decimal
+    share: Fraction
+    unrounded: Fraction
+    weight: Fraction | None
+    method: str
+    locked: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.path[-1] if self.path else ""
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    plan: Plan
+    nodes: tuple[Node, ...]  # depth first: each node before its children, children in the given order
+    warnings: tuple[Problem, ...]
+    units: tuple[Decimal, ...]  # the effective rounding unit of each level (index 0: level 1)
+
+    @cached_property
+    def _by_path(self) -> dict[Path, Node]:
+        return {n.path: n for n in self.nodes}
+
+    def node(self, path: Sequence[str]) -> Node:
+        return self._by_path[tuple(path)]
+
+    def value(self, path: Sequence[str]) -> Decimal:
+        return self._by_path[tuple(path)].value
+
+    @cached_property
+    def _children(self) -> dict[Path, tuple[Node, ...]]:
+        index: dict[Path, list[Node]] = defaultdict(list)
+        for n in self.nodes[1:]:
+            index[n.path[:-1]].append(n)
+        return {path: tuple(kids) for path, kids in index.items()}
+
+    def children(self, path: Sequence[str]) -> tuple[Node, ...]:
+        return self._children.get(tuple(path), ())
+
+    @property
+    def leaves(self) -> tuple[Node, ...]:
+        depth = len(self.plan.levels)
+        return tuple(n for n in self.nodes if n.level == depth)
+
+
+# -- units ---------------------------------------------------------------------------------------------------
+
+
+def clean_unit(unit: Decimal) -> Decimal:
+    """``Decimal('1E+4')`` → ``Decimal('10000')``, ``Decimal('0.010')`` → ``Decimal('0.01')``."""
+    if unit == unit.to_integral_value():
+        return unit.quantize(Decimal(1))
+    return unit.normalize()
+
+
+def common_unit(a: Decimal, b: Decimal) -> Decimal:
+    """The least common multiple of two positive units: common_unit(0.01, 10000) = 10000."""
+    an, ad = a.as_integer_ratio()
+    bn, bd = b.as_integer_ratio()
+    return clean_unit(Decimal(math.lcm(an, bn)) / Decimal(math.gcd(ad, bd)))
+
+
+def units_of(value: Decimal, unit: Decimal) -> int | None:
+    """How many ``unit``s make ``value``, or None when it is not a whole number of them."""
+    ratio = Fraction(value) / Fraction(unit)
+    return ratio.numerator if ratio.denominator == 1 else None
+
+
+def effective_units(plan: Plan) -> tuple[tuple[Decimal, ...], list[Problem]]:
+    """The unit each level is rounded to, bottom-up: a level's own unit, raised to a multiple of the unit of the
+    level below when that one is coarser; with a warning for every level so raised."""
+    warnings: list[Problem] = []
+    raw = [clean_unit(level.unit if level.unit is not None else plan.unit) for level in plan.levels]
+    units = list(raw)
+    below: Decimal | None = plan.month_unit
+    below_name = "the months"
+    for k in range(len(raw) - 1, -1, -1):
+        if below is not None:
+            units[k] = common_unit(raw[k], below)
+            if units[k] != raw[k]:
+                warnings.append(Problem(ROOT, (
+                    f"level {k + 1} ({plan.levels[k].dimension}) is rounded to {units[k]} instead of {raw[k]}, "
+                    f"so that {below_name} in units of {below} add up to it exactly"
+                )))
+        below, below_name = units[k], f"level {k + 1} ({plan.levels[k].dimension})"
+    return tuple(units), warnings
+
+
+# -- the decomposition ---------------------------------------------------------------------------------------
+
+
+def decompose(plan: Plan, inputs: Inputs) -> Decomposition:
+    """Split ``plan.total`` down the tree given by ``inputs.children``; raise :class:`PlanError` with every
+    problem found (each naming its node), else return every node and the warnings."""
+    return _Run(plan, inputs).run()
+
+
+class _Run:
+    """One decomposition: static checks over the whole input first, then a single top-down pass."""
+
+    def __init__(self, plan: Plan, inputs: Inputs) -> None:
+        self.plan = plan
+        self.inputs = inputs
+        self.levels = plan.levels
+        self.depth = len(plan.levels)
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.blocked: set[Path] = set()  # parents whose split is skipped: a problem was already reported
+        self.nodes: list[Node] = []
+
+    # -- static checks -------------------------------------------------------------------------------------
+    def run(self) -> Decomposition:
+        self._check_plan()
+        if self.errors:
+            raise PlanError(self.errors)
+        units, unit_warnings = effective_units(self.plan)
+        self.units = units
+        self.warnings.extend(unit_warnings)
+        total_units = units_of(self.plan.total, units[0])
+        if total_units is None:
+            self.errors.append(Problem(ROOT, (
+                f"the total {self.plan.total} is not a whole number of {units[0]}, the unit of level 1 "
+                f"({self.levels[0].dimension}); round the total or choose a finer unit"
+            )))
+        known = self._check_tree()
+        if self.errors:
+            raise PlanError(self.errors)
+        self._check_node_values(known)
+        self.windows = [self._window(level) for level in self.levels]
+        root = Node(ROOT, 0, self.plan.total, Fraction(1), Fraction(self.plan.total), None, "total")
+        self.nodes.append(root)
+        self._visit(ROOT, self.plan.total)
+        if self.errors:
+            raise PlanError(self.errors)
+        return Decomposition(self.plan, tuple(self.nodes), tuple(self.warnings), units)
+
+    def _check_plan(self) -> None:
+        plan = self.plan
+        if not plan.levels:
+            self.errors.append(Problem(ROOT, "the plan has no levels"))
+        if plan.total < 0:
+            self.errors.append(Problem(ROOT, f"the total {plan.total} is negative"))
+        if plan.unit <= 0:
+            self.errors.append(Problem(ROOT, f"the plan's unit {plan.unit} must be positive"))
+        if plan.month_unit is not None and plan.month_unit <= 0:
+            self.errors.append(Problem(ROOT, f"the month unit {plan.month_unit} must be positive"))
+        seen: set[str] = set()
+        for k, level in enumerate(plan.levels, start=1):
+            where = f"level {k} ({level.dimension})"
+            if not level.dimension.strip():
+                self.errors.append(Problem(ROOT, f"level {k} has no dimension name"))
+            elif level.dimension in seen:
+                self.errors.append(Problem(ROOT, f"{where}: the dimension appears twice in the levels"))
+            seen.add(level.dimension)
+            if level.unit is not None and level.unit <= 0:
+                self.errors.append(Problem(ROOT, f"{where}: the unit {level.unit} must be positive"))
+            if level.window < 1:
+                self.errors.append(Problem(ROOT, f"{where}: the history window must be at least 1 period"))
+            if level.method is Method.BLEND:
+                blend = level.blend
+                if blend is None:
+                    self.errors.append(Problem(ROOT, f"{where}: a blend needs its α, β, γ weights"))
+                else:
+                    parts = (blend.historical, blend.potential, blend.equal)
+                    if any(p < 0 for p in parts):
+                        self.errors.append(Problem(ROOT, f"{where}: blend weights must not be negative"))
+                    if sum(parts) != 1:
+                        self.errors.append(Problem(ROOT, (
+                            f"{where}: blend weights historical {blend.historical} + potential "
+                            f"{blend.potential} + equal {blend.equal} = {sum(parts)}, not exactly 1"
+                        )))
+            if level.uses_history() and self.inputs.history is None:
+                self.errors.append(Problem(ROOT, f"{where}: uses historical weights but no history was given"))
+
+    def _check_tree(self) -> dict[Path, None]:
+        """Every member reachable from the total, in level order (the tree's order within a level)."""
+        children = self.inputs.children
+        known: dict[Path, None] = {ROOT: None}
+        queue: list[Path] = [ROOT]
+        for path in queue:  # breadth first; the list grows as it is read
+            kids = children.get(path, ())
+            if len(path) == self.depth:
+                if kids:
+                    self.errors.append(Problem(path, f"has members below the last level ({', '.join(kids)})"))
+                continue
+            if not kids:
+                level = self.levels[len(path)]
+                self.errors.append(Problem(path, f"has no members at level {len(path) + 1} ({level.dimension})"))
+                continue
+            seen: set[str] = set()
+            for key in kids:
+                if not isinstance(key, str) or not key.strip():
+                    self.errors.append(Problem(path, f"has a member with an empty or invalid name: {key!r}"))
+                    continue
+                if key in seen:
+                    self.errors.append(Problem(path + (key,), "is listed twice among its siblings"))
+                    continue
+                seen.add(key)
+                known[path + (key,)] = None
+                queue.append(path + (key,))
+        for path in children:
+            if tuple(path) not in known:
+                self.errors.append(Problem(tuple(path), "has members listed but is not itself a member of the tree"))
+        return known
+
+    def _check_node_values(self, known: dict[Path, None]) -> None:
+        """Locks, manual values, potential and capacity: on members only, non-negative, in whole units."""
+        inputs = self.inputs
+        for name, table in (("lock", inputs.locks), ("manual value", inputs.manual),
+                            ("potential", inputs.potential), ("capacity", inputs.capacity)):
+            for path, value in table.items():
+                path = tuple(path)
+                if path not in known:
+                    self.errors.append(Problem(path, f"has a {name} but is not a member of the plan's tree"))
+                    continue
+                if not path:
+                    self.errors.append(Problem(path, f"the total cannot have a {name}; set the total instead"))
+                    continue
+                level = self.levels[len(path) - 1]
+                if value < 0:
+                    self.errors.append(Problem(path, f"{name} {value} is negative; negative weights are refused"))
+                    self.blocked.add(path[:-1])
+                    continue
+                if name == "manual value" and level.method is not Method.MANUAL:
+                    self.errors.append(Problem(path, (
+                        f"has a manual value but level {len(path)} ({level.dimension}) uses {level.method}"
+                    )))
+                    self.blocked.add(path[:-1])
+                if name in ("lock", "manual value") and units_of(value, self.units[len(path) - 1]) is None:
+                    self.errors.append(Problem(path, (
+                        f"{name} {value} is not a whole number of {self.units[len(path) - 1]}, the unit of "
+                        f"level {len(path)} ({level.dimension})"
+                    )))
+                    self.blocked.add(path[:-1])
+        # every member of a level that needs a potential, a capacity or a manual value has one
+        for k, level in enumerate(self.levels, start=1):
+            members = [p for p in known if len(p) == k]
+            for needed, table, what in ((level.uses_potential(), inputs.potential, "potential"),
+                                        (level.method is Method.CAPACITY, inputs.capacity, "capacity"),
+                                        (level.method is Method.MANUAL, inputs.manual, "manual value")):
+                if not needed:
+                    continue
+                if not table and (what != "manual value" or any(p not in inputs.locks for p in members)):
+                    self.errors.append(Problem(ROOT, (
+                        f"level {k} ({level.dimension}) shares by {what} but no {what} was given"
+                    )))
+                    self.blocked.update(p[:-1] for p in members)
+                    continue
+                if what == "manual value":
+                    continue  # missing ones are reported per parent, with the gap
+                for path in members:
+                    if path not in table:
+                        self.errors.append(Problem(path, (
+                            f"has no {what}; level {k} ({level.dimension}) shares by {what}"
+                        )))
+                        self.blocked.add(path[:-1])
+
+    def _window(self, level: Level) -> list[list[int]]:
+        """Month indices of each of the last ``window`` periods before the plan year, oldest first."""
+        history = self.inputs.history
+        if history is None or not level.uses_history():
+            return []
+        start, calendar = self.plan.start, self.plan.calendar
+        groups: dict[str, list[int]] = {}
+        for i, month in enumerate(history.months):
+            if month < start:
+                groups.setdefault(calendar.period(level.period, month).code, []).append(i)
+        return list(groups.values())[-level.window:]
+
+    # -- the top-down pass ---------------------------------------------------------------------------------
+    def _visit(self, parent: Path, value: Decimal) -> None:
+        k = len(parent)
+        if k == self.depth:
+            return
+        if parent in self.blocked:
+            return
+        made = self._split(parent, value, self.levels[k], self.units[k])
+        for node in made:
+            self.nodes.append(node)
+            self._visit(node.path, node.value)
+
+    def _split(self, parent: Path, value: Decimal, level: Level, unit: Decimal) -> list[Node]:
+        keys = list(self.inputs.children[parent])
+        paths = [parent + (key,) for key in keys]
+        level_no = len(parent) + 1
+        locks = self.inputs.locks
+        locked = [locks.get(p) for p in paths]
+        if level.method is Method.MANUAL:
+            return self._split_manual(parent, value, paths, locked, level_no)
+        locked_nodes = [
+            Node(p, level_no, lk, _share(Fraction(lk), value), Fraction(lk), None, level.method.value, True)
+            for p, lk in zip(paths, locked, strict=True) if lk is not None
+        ]
+        locked_sum = sum((lk for lk in locked if lk is not None), Decimal(0))
+        free = [i for i, lk in enumerate(locked) if lk is None]
+        if locked_sum > value:
+            names = ", ".join(f"{path_text(paths[i])}={locked[i]}" for i in range(len(paths)) if locked[i] is not None)
+            self.errors.append(Problem(parent, (
+                f"locked values sum to {locked_sum}, {locked_sum - value} more than its value {value}: {names}"
+            )))
+            return locked_nodes
+        if not free:
+            if locked_sum != value:
+                names = ", ".join(f"{path_text(p)}={lk}" for p, lk in zip(paths, locked, strict=True))
+                self.errors.append(Problem(parent, (
+                    f"every member is locked and they sum to {locked_sum}, not its value {value} "
+                    f"(gap {value - locked_sum}): {names}"
+                )))
+            return locked_nodes
+        weights = self._weights(parent, paths, level)
+        if weights is None:
+            return locked_nodes
+        free_weights = [weights[i] for i in free]
+        method = level.method.value
+        remaining = value - locked_sum
+        if sum(free_weights) == 0:
+            if remaining != 0:
+                self.warnings.append(Problem(parent, (
+                    f"all {level.method} weights of its members at level {level_no} ({level.dimension}) are "
+                    f"zero; shared equally instead"
+                )))
+                method = Method.EQUAL.value
+            free_weights = [Fraction(1)] * len(free)
+        ints = integer_weights(free_weights)
+        weight_sum = sum(ints)
+        count = units_of(remaining, unit)
+        if count is None:  # guarded by the unit checks; kept as a loud failure rather than a wrong split
+            raise AssertionError(f"{path_text(parent)}: {remaining} is not a whole number of {unit}")
+        parts = dict(zip(free, zip(split_units(count, ints), ints, free_weights, strict=True), strict=True))
+        # exact unrounded value = remaining × w / Σw and share = that ÷ value, each built as one Fraction
+        rem_n, rem_d = remaining.as_integer_ratio()
+        val_n, val_d = value.as_integer_ratio()
+        out: list[Node] = []
+        locked_iter = iter(locked_nodes)
+        for i, path in enumerate(paths):
+            if i not in parts:
+                out.append(next(locked_iter))
+                continue
+            part, weight_int, weight = parts[i]
+            unrounded = Fraction(rem_n * weight_int, rem_d * weight_sum)
+            share = (Fraction(rem_n * weight_int * val_d, rem_d * weight_sum * val_n) if val_n
+                     else Fraction(weight_int, weight_sum))
+            out.append(Node(path, level_no, part * unit, share, unrounded, weight, method))
+        return out
+
+    def _split_manual(self, parent: Path, value: Decimal, paths: list[Path], locked: list[Decimal | None],
+                      level_no: int) -> list[Node]:
+        manual = self.inputs.manual
+        values: list[Decimal] = []
+        missing = []
+        for path, lk in zip(paths, locked, strict=True):
+            typed = lk if lk is not None else manual.get(path)
+            if typed is None:
+                missing.append(path)
+            else:
+                values.append(typed)
+        for path in missing:
+            self.errors.append(Problem(path, f"has no manual value; level {level_no} is typed by hand"))
+        if missing:
+            return []
+        total = sum(values, Decimal(0))
+        if total != value:
+            gap = value - total
+            names = ", ".join(f"{path_text(p)}={v}" for p, v in zip(paths, values, strict=True))
+            self.errors.append(Problem(parent, (
+                f"manual values sum to {total}, {'short of' if gap > 0 else 'over'} its value {value} by "
+                f"{abs(gap)}: {names}"
+            )))
+            return [Node(p, level_no, lk, _share(Fraction(lk), value), Fraction(lk), None, "manual", True)
+                    for p, lk in zip(paths, locked, strict=True) if lk is not None]
+        return [
+            Node(path, level_no, v, _share(Fraction(v), value), Fraction(v), Fraction(v), "manual", lk is not None)
+            for path, v, lk in zip(paths, values, locked, strict=True)
+        ]
+
+    # -- weights -------------------------------------------------------------------------------------------
+    def _weights(self, parent: Path, paths: list[Path], level: Level) -> list[Fraction] | None:
+        """The method's weight for every member (locked or not), or None after reporting a problem."""
+        method = level.method
+        if method is Method.EQUAL:
+            return [Fraction(1)] * len(paths)
+        if method is Method.POTENTIAL:
+            return [Fraction(self.inputs.potential[p]) for p in paths]
+        if method is Method.CAPACITY:
+            return [Fraction(self.inputs.capacity[p]) for p in paths]
+        if method is Method.HISTORICAL:
+            return self._historical(parent, paths, level)
+        blend = level.blend
+        assert blend is not None  # noqa: S101  # checked in _check_plan
+        n = len(paths)
+        blended = [Fraction(0)] * n
+        components: list[tuple[Decimal, str, list[Fraction] | None]] = [
+            (blend.historical, "historical", self._historical(parent, paths, level) if blend.historical else None),
+            (blend.potential, "potential",
+             [Fraction(self.inputs.potential[p]) for p in paths] if blend.potential else None),
+            (blend.equal, "equal", [Fraction(1)] * n if blend.equal else None),
+        ]
+        for factor, name, weights in components:
+            if not factor:
+                continue
+            if weights is None:
+                return None
+            total = sum(weights)
+            if total == 0:
+                self.warnings.append(Problem(parent, (
+                    f"all {name} weights of its members are zero; that part of the blend is shared equally"
+                )))
+                weights, total = [Fraction(1)] * n, Fraction(n)
+            alpha = Fraction(factor)
+            blended = [b + alpha * w / total for b, w in zip(blended, weights, strict=True)]
+        return blended
+
+    def _historical(self, parent: Path, paths: list[Path], level: Level) -> list[Fraction] | None:
+        history = self.inputs.history
+        assert history is not None  # noqa: S101  # checked in _check_plan
+        window = self.windows[len(parent)]
+        empty: tuple[Decimal, ...] = ()
+        rows = [history.series.get(p, empty) for p in paths]
+        # per member, per period of the window: the summed history of that period
+        per_period = [[sum((row[i] for i in group), Decimal(0)) if row else Decimal(0) for group in window]
+                      for row in rows]
+        if level.mode is HistoricalMode.PROPORTION_OF_AVERAGES:
+            weights = [Fraction(sum(cells, Decimal(0))) for cells in per_period]
+        else:
+            weights = self._average_of_proportions(per_period)
+        bad = [(p, w) for p, w in zip(paths, weights, strict=True) if w < 0]
+        for path, weight in bad:
+            self.errors.append(Problem(path, (
+                f"its history over the window gives a negative weight ({fraction_text(weight)}); negative weights "
+                f"are refused"
+            )))
+        return None if bad else weights
+
+    @staticmethod
+    def _average_of_proportions(per_period: list[list[Decimal]]) -> list[Fraction]:
+        """Mean over the periods of each member's share of that period; periods whose siblings' total is zero
+        (or negative, where a share means nothing) are skipped."""
+        n = len(per_period)
+        if not n or not per_period[0]:
+            return [Fraction(0)] * n
+        scaled = [integer_weights(list(column)) for column in zip(*per_period, strict=True)]  # per period
+        used = [(column, sum(column)) for column in scaled if sum(column) > 0]
+        if not used:
+            return [Fraction(0)] * n
+        common = math.lcm(*(total for _, total in used))
+        return [Fraction(sum(column[i] * (common // total) for column, total in used), common * len(used))
+                for i in range(n)]
+
+
+def _share(part: Fraction, whole: Decimal) -> Fraction:
+    return part / Fraction(whole) if whole else Fraction(0)
+
+
+def fraction_text(value: Fraction, places: int = 10) -> str:
+    """An exact Fraction as decimal text (half up at ``places`` decimals, trailing zeros dropped), never via
+    float: ``fraction_text(Fraction(1, 3), 4)`` is ``0.3333``."""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    scale = 10**places
+    scaled = (value.numerator * scale * 2 + value.denominator) // (value.denominator * 2)
+    whole, digits = divmod(scaled, scale)
+    text = f"{whole}.{digits:0{places}d}".rstrip("0").rstrip(".") if places else str(whole)
+    return sign + text if text != "0" else "0"
+
+
+def children_from_paths(paths: Iterable[Sequence[str]]) -> dict[Path, list[str]]:
+    """The ``children`` mapping of the tree whose leaves are ``paths``, members in order of first appearance."""
+    children: dict[Path, list[str]] = {}
+    seen: set[Path] = set()
+    for path in paths:
+        path = tuple(path)
+        for depth in range(1, len(path) + 1):
+            node = path[:depth]
+            if node in seen:
+                continue
+            seen.add(node)
+            children.setdefault(node[:-1], []).append(node[-1])
+    return children
