@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "salesops.core",
     "salesops.org",
     "salesops.imports",
+    "salesops.targets",
     "salesops.web",
 ]
 

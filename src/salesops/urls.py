@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("salesops.web.urls")),
     path("org/", include("salesops.org.urls")),
     path("imports/", include("salesops.imports.urls")),
+    path("targets/", include("salesops.targets.urls")),
     path("api/", include("salesops.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

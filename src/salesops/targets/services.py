@@ -1,0 +1,414 @@
+"""Every write to target plans: create, edit (drafts only), allocate, lock, commit, move through the workflow,
+new versions. Atomic and audited; errors are ``ValidationError``s naming the field or the node."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from salesops.core import audit
+from salesops.engine import decomposition as dec
+from salesops.engine import seasonality as sea
+from salesops.engine.holidays import china_mainland
+from salesops.engine.periods import Period, add_months
+from salesops.org.models import Company, SalesMonthly
+from salesops.targets.attainment import levels_of
+from salesops.targets.dimensions import DIMENSIONS, TREES, Context
+from salesops.targets.metrics import metric
+from salesops.targets.models import PlanStatus, PotentialIndex, TargetMonth, TargetNode, TargetPlan
+
+METHODS = {m.value for m in dec.Method}
+TRANSITIONS = {
+    PlanStatus.DRAFT: {PlanStatus.SUBMITTED},
+    PlanStatus.SUBMITTED: {PlanStatus.APPROVED, PlanStatus.DRAFT},
+    PlanStatus.APPROVED: {PlanStatus.LOCKED, PlanStatus.DRAFT},
+    PlanStatus.LOCKED: set(),
+}
+
+
+def _require_draft(plan: TargetPlan) -> None:
+    if plan.status != PlanStatus.DRAFT:
+        raise ValidationError(_("Only a draft plan can change; this one is %(status)s. Make a new version.") % {
+            "status": plan.get_status_display()})
+
+
+# -- plan definition ------------------------------------------------------------------------------------------
+def check_levels(levels: list[dict]) -> list[dict]:
+    """Validate the ordered level definitions; messages name the level (1-based) and the field."""
+    if not isinstance(levels, list):
+        raise ValidationError({"levels": _("Levels are a list.")})
+    problems = []
+    seen = set()
+    for i, level in enumerate(levels, start=1):
+        dim, method = level.get("dimension"), level.get("method", "equal")
+        if dim not in DIMENSIONS:
+            problems.append(_("Level %(n)d: unknown dimension %(dim)s.") % {"n": i, "dim": dim})
+        if method not in METHODS:
+            problems.append(_("Level %(n)d: unknown method %(method)s.") % {"n": i, "method": method})
+        if (dim, level.get("depth", 0)) in seen:
+            problems.append(_("Level %(n)d repeats an earlier level.") % {"n": i})
+        seen.add((dim, level.get("depth", 0)))
+        if dim in TREES and int(level.get("depth", 0)) < 0:
+            problems.append(_("Level %(n)d: depth must not be negative.") % {"n": i})
+        if method == "blend":
+            blend = level.get("blend") or {}
+            try:
+                total = sum(Decimal(str(blend.get(k, 0))) for k in ("historical", "potential", "equal"))
+            except ArithmeticError:
+                total = None
+            if total != 1:
+                problems.append(_("Level %(n)d: blend weights must add up to exactly 1.") % {"n": i})
+        if method == "capacity" and dim not in ("salesperson", "team"):
+            problems.append(_("Level %(n)d: capacity applies to salespeople or teams.") % {"n": i})
+        if method in ("potential",) or (method == "blend" and Decimal(str((level.get("blend") or {}).get("potential", 0)))):
+            if not level.get("potential_table"):
+                problems.append(_("Level %(n)d: name the potential table to use.") % {"n": i})
+    if problems:
+        raise ValidationError({"levels": problems})
+    return levels
+
+
+PLAN_FIELDS = ("name", "metric", "fiscal_year", "total", "unit", "specific", "measure", "achievable", "relevant",
+               "deadline", "assumptions", "levels", "seasonality", "behind_threshold")
+
+
+@transaction.atomic
+def plan_create(*, actor, **fields) -> TargetPlan:
+    check_levels(fields.get("levels") or [])
+    metric(fields.get("metric", "net_revenue"))
+    plan = TargetPlan(owner=actor, **fields)
+    plan.full_clean(exclude=["family"])
+    plan.save()
+    plan.family = plan.pk
+    plan.save(update_fields=["family"])
+    TargetNode.objects.create(plan=plan, key="", level=0, name=plan.name, value=plan.total, exact=plan.total,
+                              method="total")
+    audit.record(actor=actor, event="target_plan.created", subject=plan, new=audit.snapshot(plan))
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, actor, plan: TargetPlan, **fields) -> TargetPlan:
+    plan = TargetPlan.objects.select_for_update().get(pk=plan.pk)
+    _require_draft(plan)
+    if "levels" in fields:
+        check_levels(fields["levels"])
+    old = audit.snapshot(plan)
+    for name, value in fields.items():
+        setattr(plan, name, value)
+    plan.full_clean()
+    plan.save(update_fields=list(fields))
+    before, after = audit.diff(old, audit.snapshot(plan))
+    if before or after:
+        audit.record(actor=actor, event="target_plan.updated", subject=plan, old=before, new=after)
+    return plan
+
+
+@transaction.atomic
+def plan_transition(*, actor, plan: TargetPlan, to: str, comment: str = "") -> TargetPlan:
+    plan = TargetPlan.objects.select_for_update().get(pk=plan.pk)
+    if to not in TRANSITIONS[PlanStatus(plan.status)]:
+        raise ValidationError({"status": _("A %(from)s plan cannot become %(to)s.") % {
+            "from": plan.get_status_display(), "to": PlanStatus(to).label}})
+    old = plan.status
+    plan.status = to
+    plan.save(update_fields=["status"])
+    audit.record(actor=actor, event="target_plan.status", subject=plan, old={"status": old},
+                 new={"status": to, "comment": comment})
+    return plan
+
+
+@transaction.atomic
+def plan_new_version(*, actor, plan: TargetPlan) -> TargetPlan:
+    """A draft copy of ``plan`` (its definition, nodes, locks, commits and months) as the next version."""
+    last = TargetPlan.objects.filter(family=plan.family).order_by("-version").first()
+    copy = TargetPlan.objects.get(pk=last.pk)
+    copy.pk = None
+    copy.version = last.version + 1
+    copy.previous = last
+    copy.status = PlanStatus.DRAFT
+    copy.owner = actor
+    copy.save()
+    _copy_nodes(last, copy)
+    audit.record(actor=actor, event="target_plan.versioned", subject=copy,
+                 new={"from_version": last.version, "version": copy.version})
+    return copy
+
+
+def _copy_nodes(source: TargetPlan, target: TargetPlan) -> None:
+    new_ids: dict[int, TargetNode] = {}
+    for node in source.nodes.order_by("level", "key"):
+        old_pk = node.pk
+        node.pk = None
+        node.plan = target
+        node.parent = new_ids.get(node.parent_id) if node.parent_id else None
+        node.save()
+        new_ids[old_pk] = node
+    TargetMonth.objects.bulk_create([
+        TargetMonth(node=new_ids[m.node_id], month=m.month, value=m.value)
+        for m in TargetMonth.objects.filter(node__plan=source)
+    ], batch_size=2000)
+
+
+# -- allocation -----------------------------------------------------------------------------------------------
+def _engine_plan(plan: TargetPlan, calendar) -> dec.Plan:
+    levels = []
+    for level in plan.levels:
+        blend = level.get("blend")
+        levels.append(dec.Level(
+            dimension=level["dimension"], method=dec.Method(level.get("method", "equal")),
+            unit=Decimal(str(level["unit"])) if level.get("unit") else None,
+            window=int(level.get("window", 12)),
+            mode=dec.HistoricalMode(level.get("mode", dec.HistoricalMode.PROPORTION_OF_AVERAGES)),
+            blend=dec.Blend(**{k: Decimal(str(v)) for k, v in blend.items()}) if blend else None,
+        ))
+    return dec.Plan(total=plan.total, levels=tuple(levels), fiscal_year=plan.fiscal_year, calendar=calendar,
+                    unit=plan.unit, month_unit=plan.unit)
+
+
+def _key(dim: str, member: int) -> str:
+    return f"{dim}:{member}"
+
+
+def gather_inputs(plan: TargetPlan, context: Context) -> tuple[dec.Inputs, dict[str, str]]:
+    """The engine's inputs from the organisation: members under every node, history from the sales cube, the
+    potential tables, capacity from people's ramp schedules, manual values and locks from the stored nodes."""
+    levels = levels_of(plan)
+    names: dict[str, str] = {}
+    children: dict[tuple, list[str]] = {}
+    frontier: list[tuple[tuple, list[tuple[str, int]]]] = [((), [])]
+    for (dim, depth) in levels:
+        next_frontier = []
+        for path, ancestors in frontier:
+            members = context.members(dim, depth, ancestors)
+            keys = []
+            for member in members:
+                key = _key(dim, member)
+                names[key] = context.name(dim, member)
+                keys.append(key)
+                next_frontier.append(((*path, key), [*ancestors, (dim, member)]))
+            children[path] = keys
+        frontier = next_frontier
+    _prune(children, len(levels))
+
+    # history: the cube before the plan year, as far back as the longest window
+    window = max([int(level.get("window", 12)) for level in plan.levels] + [24])
+    start = add_months(context.year.start, -window)
+    value = metric(plan.metric).value
+    fields, members_of = context.mapper(levels)
+    records = []
+    rows = (SalesMonthly.objects.filter(month__gte=start, month__lt=context.year.start).values_list(*fields)
+            .annotate(net=Sum("net_amount"), cost=Sum("cost"), qty=Sum("quantity")).order_by())
+    for row in rows:
+        path = []
+        for (dim, _depth), member in zip(levels, members_of(row), strict=True):
+            if member is None:
+                break
+            path.append(_key(dim, member))
+        if path:
+            records.append((tuple(path), row[1], value(*row[-3:])))
+    history = dec.History.from_records(records)
+
+    potential: dict[tuple, Decimal] = {}
+    capacity: dict[tuple, Decimal] = {}
+    tables = {level.get("potential_table") for level in plan.levels if level.get("potential_table")}
+    index = {(p.name, p.dimension, p.member_id): p.value for p in PotentialIndex.objects.filter(name__in=tables)}
+    person_capacity = {pk: _capacity(person, context.year) for pk, person in context.people.items()}
+    for path in _all_paths(children):
+        level = plan.levels[len(path) - 1]
+        dim, member = path[-1].split(":")
+        if level.get("potential_table"):
+            found = index.get((level["potential_table"], dim, int(member)))
+            if found is not None:
+                potential[path] = found
+        if level.get("method") == "capacity" or dim == "salesperson":
+            if dim == "salesperson":
+                capacity[path] = person_capacity.get(int(member), Decimal(0))
+            elif dim == "team":
+                capacity[path] = sum((person_capacity.get(pk, Decimal(0)) for pk in
+                                      context.members("salesperson", 0, [("team", int(member))])), Decimal(0))
+
+    stored = {n.key: n for n in plan.nodes.all()}
+    locks = {tuple(k.split("/")): n.value for k, n in stored.items() if n.locked and k}
+    manual = {tuple(k.split("/")): n.manual for k, n in stored.items() if n.manual is not None and k}
+    return dec.Inputs(children=children, history=history, potential=potential, capacity=capacity, manual=manual,
+                      locks=locks), names
+
+
+def _prune(children: dict[tuple, list[str]], depth: int) -> None:
+    """Drop nodes above the leaf level that have no members below them (e.g. a region a team never sold in)."""
+    for level in range(depth - 1, 0, -1):
+        for parent in [p for p in children if len(p) == level - 1]:
+            children[parent] = [k for k in children[parent] if children.get((*parent, k))]
+    for path in [p for p, keys in children.items() if len(p) < depth and not keys and p]:
+        del children[path]
+
+
+def _all_paths(children: dict[tuple, list[str]]) -> list[tuple]:
+    return [(*parent, key) for parent, keys in children.items() for key in keys]
+
+
+def _capacity(person, year: Period) -> Decimal:
+    """Person-years of selling in the plan year: the mean over its months of the ramp factor (0 before the hire
+    month and after leaving; e.g. 25/50/75% in a new hire's first months)."""
+    months = year.months()
+    return sum((person.ramp_factor(month) for month in months), Decimal(0)) / len(months)
+
+
+def _profiles(plan: TargetPlan, history: dec.History, leaves, calendar) -> sea.Profile | dict:
+    config = plan.seasonality or {}
+    source = config.get("source", "history")
+    if source == "typed":
+        profile = sea.typed([Decimal(str(p)) for p in config.get("profile", [])])
+    elif source == "template":
+        profile = sea.from_weights([Decimal(str(p)) for p in config.get("profile", [])])
+    elif source == "flat":
+        profile = sea.flat()
+    else:
+        profile = None
+    years = [plan.fiscal_year - 2, plan.fiscal_year - 1]
+    if profile is None:
+        company = {m: Decimal(0) for m in history.months}
+        for path, series in history.series.items():
+            if len(path) == 1:
+                for m, amount in zip(history.months, series, strict=True):
+                    company[m] += amount
+        try:
+            base = sea.from_history(company, years, calendar)
+        except dec.PlanError:
+            base = sea.flat()
+    else:
+        base = profile
+    if config.get("working_days"):
+        base = sea.adjust_for_working_days(base, plan.fiscal_year, china_mainland(), calendar)
+    if profile is not None:
+        return base
+    profiles = {}
+    for leaf in leaves:
+        series = history.get(leaf.path)
+        monthly = dict(zip(history.months, series, strict=True)) if series else {}
+        try:
+            own = sea.from_history(monthly, years, calendar, leaf.path)
+            profiles[leaf.path] = (sea.adjust_for_working_days(own, plan.fiscal_year, china_mainland(), calendar)
+                                   if config.get("working_days") else own)
+        except dec.PlanError:
+            profiles[leaf.path] = base  # no usable history of its own: the company's profile
+    return profiles
+
+
+def _problems_to_error(error: dec.PlanError, names: dict[str, str]) -> ValidationError:
+    def readable(path):
+        return " / ".join(names.get(k, k) for k in path) or _("(total)")
+    return ValidationError([f"{readable(p.path)}: {p.message}" for p in error.problems])
+
+
+@transaction.atomic
+def plan_allocate(*, actor, plan: TargetPlan) -> list[str]:
+    """Decompose the plan top-down (keeping locks, manual values and commits), spread the leaves over months and
+    store every node; returns the engine's warnings in words. Refused with every problem named when the plan
+    cannot be computed (e.g. locks above their parent)."""
+    plan = TargetPlan.objects.select_for_update().get(pk=plan.pk)
+    _require_draft(plan)
+    calendar = Company.current().calendar
+    context = Context.load(calendar.parse(f"FY{plan.fiscal_year}"))
+    inputs, names = gather_inputs(plan, context)
+    try:
+        result = dec.decompose(_engine_plan(plan, calendar), inputs)
+        months = sea.spread_all({leaf.path: leaf.value for leaf in result.leaves},
+                                _profiles(plan, inputs.history, result.leaves, calendar), plan.unit)
+    except dec.PlanError as error:
+        raise _problems_to_error(error, names) from None
+    _store(plan, result, months, names, calendar)
+    audit.record(actor=actor, event="target_plan.allocated", subject=plan,
+                 new={"total": plan.total, "nodes": len(result.nodes), "warnings": [str(w) for w in result.warnings]})
+    readable = {p: " / ".join(names.get(k, k) for k in p) for p in [w.path for w in result.warnings]}
+    return [f"{readable[w.path] or _('(total)')}: {w.message}" for w in result.warnings]
+
+
+def _store(plan: TargetPlan, result: dec.Decomposition, months: dict, names: dict[str, str], calendar) -> None:
+    old = {n.key: n for n in plan.nodes.all()}
+    plan.nodes.all().delete()
+    fy_months = [p.start for p in sea.fiscal_months(plan.fiscal_year, calendar)]
+    by_path: dict[tuple, TargetNode] = {}
+    month_values: dict[tuple, list[Decimal]] = {path: list(values) for path, values in months.items()}
+    for node in sorted(result.nodes, key=lambda n: -len(n.path)):  # leaves first: parents' months are sums
+        if node.path and node.path[:-1] not in month_values:
+            month_values[node.path[:-1]] = [Decimal(0)] * 12
+        if node.path:
+            parent_months = month_values[node.path[:-1]]
+            month_values[node.path[:-1]] = [a + b for a, b in zip(parent_months, month_values[node.path], strict=True)]
+    for node in result.nodes:  # depth first: parents before children
+        key = "/".join(node.path)
+        previous = old.get(key)
+        dim, _sep, member = node.key.partition(":")
+        row = TargetNode.objects.create(
+            plan=plan, parent=by_path.get(node.path[:-1]) if node.path else None, key=key, level=node.level,
+            dimension=dim, member_id=int(member) if member else None,
+            name=names.get(node.key, plan.name) if node.path else plan.name, value=node.value,
+            exact=_decimal(node.unrounded), weight=_decimal(node.weight) if node.weight is not None else Decimal(0),
+            method=node.method, locked=node.locked,
+            manual=previous.manual if previous else None,
+            commit=previous.commit if previous else None, commit_by=previous.commit_by if previous else None,
+            commit_note=previous.commit_note if previous else "",
+        )
+        by_path[node.path] = row
+    TargetMonth.objects.bulk_create([
+        TargetMonth(node=by_path[path], month=month, value=value)
+        for path, values in month_values.items() for month, value in zip(fy_months, values, strict=True)
+    ], batch_size=2000)
+
+
+def _decimal(value: Fraction) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.0000000001"))
+
+
+# -- locks and commits ----------------------------------------------------------------------------------------
+@transaction.atomic
+def node_lock(*, actor, node: TargetNode, value: Decimal) -> list[str]:
+    """Fix a node's value; its siblings re-balance so the parent total holds (refused, naming the nodes, when the
+    locks cannot hold). Returns the warnings of the re-allocation."""
+    _require_draft(node.plan)
+    if not node.key:
+        raise ValidationError({"value": _("The company total is the plan's total; edit the plan instead.")})
+    old = {"value": node.value, "locked": node.locked}
+    TargetNode.objects.filter(pk=node.pk).update(value=value, locked=True)
+    warnings = plan_allocate(actor=actor, plan=node.plan)
+    fresh = TargetNode.objects.get(plan=node.plan, key=node.key)
+    audit.record(actor=actor, event="target_node.locked", subject=fresh, old=old, new={"value": value, "locked": True})
+    return warnings
+
+
+@transaction.atomic
+def node_unlock(*, actor, node: TargetNode) -> list[str]:
+    _require_draft(node.plan)
+    TargetNode.objects.filter(pk=node.pk).update(locked=False)
+    warnings = plan_allocate(actor=actor, plan=node.plan)
+    fresh = TargetNode.objects.get(plan=node.plan, key=node.key)
+    audit.record(actor=actor, event="target_node.unlocked", subject=fresh, old={"locked": True}, new={"locked": False})
+    return warnings
+
+
+@transaction.atomic
+def node_commit(*, actor, node: TargetNode, value: Decimal | None, note: str = "") -> TargetNode:
+    """A manager's bottom-up commit for a node (None clears it)."""
+    if value is not None and value < 0:
+        raise ValidationError({"commit": _("A commit must not be negative.")})
+    node = TargetNode.objects.select_for_update().get(pk=node.pk)
+    old = {"commit": node.commit, "note": node.commit_note}
+    node.commit, node.commit_by, node.commit_note = value, actor if value is not None else None, note
+    node.save(update_fields=["commit", "commit_by", "commit_note"])
+    audit.record(actor=actor, event="target_node.committed", subject=node, old=old, new={"commit": value, "note": note})
+    return node
+
+
+@transaction.atomic
+def node_accept_commit(*, actor, node: TargetNode) -> list[str]:
+    """Ops accepts a commit: it becomes the node's lock and the plan re-balances."""
+    if node.commit is None:
+        raise ValidationError({"commit": _("This node has no commit to accept.")})
+    return node_lock(actor=actor, node=node, value=node.commit)

@@ -1,0 +1,121 @@
+"""Target plans against the persona world: decomposition from the organisation's data, locks, commits,
+seasonality, the workflow and attainment from the sales cube."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+
+from salesops.core.models import AuditEvent
+from salesops.org import services as org
+from salesops.targets import services as targets
+from salesops.targets.attainment import plan_attainment
+from salesops.targets.models import TargetMonth, TargetNode
+
+D = Decimal
+LEVELS = [{"dimension": "team", "depth": 1, "method": "equal"},
+          {"dimension": "salesperson", "method": "historical", "window": 12}]
+
+
+@pytest.fixture
+def plan(world, ops_olivia):
+    return targets.plan_create(actor=ops_olivia, name="2026 年度销售目标", fiscal_year=2026, total=D("1000000.00"),
+                               levels=LEVELS, seasonality={"source": "flat"}, specific="全年净销售额",
+                               deadline=dt.date(2026, 12, 31))
+
+
+def values(plan):
+    return {n.name: n.value for n in plan.nodes.filter(level=2)}
+
+
+def test_it_decomposes_teams_equally_and_people_by_history(plan, ops_olivia):
+    # Given 2025 history: Alice 1,600.00 (A1 + 60% of S1), Bob 1,400.00 (B1 + 40% of S1), others nothing
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    teams = {n.name: n.value for n in plan.nodes.filter(level=1)}
+    assert teams == {"华东一组": D("500000.00"), "华南一组": D("500000.00")}
+    assert values(plan) == {"陈经理": D("0.00"), "李丽": D("500000.00"), "周敏": D("0.00"),
+                            "赵经理": D("0.00"), "张伟": D("500000.00")}
+
+
+def test_every_level_and_every_leafs_months_add_up(plan, ops_olivia):
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    for node in plan.nodes.all():
+        kids = node.children.aggregate(s=Sum("value"))["s"]
+        if kids is not None:
+            assert kids == node.value
+        months = list(TargetMonth.objects.filter(node=node).order_by("month").values_list("value", flat=True))
+        assert len(months) == 12 and sum(months) == node.value
+    alice = plan.nodes.get(name="李丽")
+    assert sorted(set(alice.months.values_list("value", flat=True))) == [D("41666.66"), D("41666.67")]
+
+
+def test_a_lock_rebalances_its_siblings(plan, ops_olivia):
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    amy = plan.nodes.get(name="周敏")
+    targets.node_lock(actor=ops_olivia, node=amy, value=D("100000.00"))
+    assert values(plan)["周敏"] == D("100000.00") and values(plan)["李丽"] == D("400000.00")
+    assert plan.nodes.get(name="华东一组").value == D("500000.00")
+    assert AuditEvent.objects.filter(event="target_node.locked").exists()
+
+
+def test_a_lock_above_its_parent_is_refused_naming_the_nodes(plan, ops_olivia):
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    amy = plan.nodes.get(name="周敏")
+    with pytest.raises(ValidationError) as error:
+        targets.node_lock(actor=ops_olivia, node=amy, value=D("600000.00"))
+    assert "周敏" in str(error.value) or "华东一组" in str(error.value)
+    assert values(plan)["周敏"] == D("0.00")  # nothing half-saved
+
+
+def test_an_accepted_commit_becomes_a_lock(plan, ops_olivia, manager_carol):
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    alice = plan.nodes.get(name="李丽")
+    targets.node_commit(actor=manager_carol, node=alice, value=D("450000.00"), note="大客户续约")
+    alice = plan.nodes.get(name="李丽")
+    assert (alice.commit, alice.value) == (D("450000.00"), D("500000.00"))
+    targets.node_accept_commit(actor=ops_olivia, node=alice)
+    assert values(plan)["李丽"] == D("450000.00") and plan.nodes.get(name="李丽").locked
+    assert plan.nodes.get(name="李丽").commit == D("450000.00")  # the commit survives re-allocation
+
+
+def test_only_a_draft_changes_and_a_new_version_copies_it(plan, ops_olivia):
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    targets.plan_transition(actor=ops_olivia, plan=plan, to="submitted")
+    with pytest.raises(ValidationError):
+        targets.plan_allocate(actor=ops_olivia, plan=plan)
+    with pytest.raises(ValidationError) as error:
+        targets.plan_transition(actor=ops_olivia, plan=plan, to="locked")
+    assert "status" in error.value.message_dict
+    v2 = targets.plan_new_version(actor=ops_olivia, plan=plan)
+    assert (v2.version, v2.status, v2.family) == (2, "draft", plan.family)
+    assert {n.key: n.value for n in v2.nodes.all()} == {n.key: n.value for n in plan.nodes.all()}
+
+
+@pytest.mark.parametrize(("levels", "needle"), [
+    ([{"dimension": "planet", "method": "equal"}], "planet"),
+    ([{"dimension": "team", "depth": 1, "method": "blend", "blend": {"historical": "0.5", "equal": "0.4"}}], "1"),
+    ([{"dimension": "region", "depth": 1, "method": "capacity"}], "capacity"),
+])
+def test_bad_level_definitions_are_refused(world, ops_olivia, levels, needle):
+    with pytest.raises(ValidationError) as error:
+        targets.plan_create(actor=ops_olivia, name="x", fiscal_year=2026, total=D("100.00"), levels=levels)
+    assert needle in str(error.value)
+    assert not TargetNode.objects.exists()
+
+
+def test_attainment_rolls_actuals_up_the_plan(plan, ops_olivia, world):
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    org.order_line_create(actor=None, credits=[(world.people["alice"], D(100))], external_id="Q1", order_no="Q1",
+                          date=dt.date(2026, 2, 10), customer=world.customers.a, product=world.product,
+                          quantity=D(100), unit_price=D("1000.00"), cost=D("40000.00"))
+    q1 = world.company.calendar.parse("2026-Q1")
+    result = plan_attainment(plan, q1, dt.date(2026, 3, 31))
+    by_name = {n.name: result.progress[pk] for pk, n in result.nodes.items()}
+    assert by_name["李丽"].actual == D("100000.00") and by_name["李丽"].target == D("125000.01")  # 3 × 41,666.67
+    assert by_name["李丽"].attainment == D("0.8000") and by_name["李丽"].behind
+    assert by_name["华东一组"].actual == D("100000.00") and by_name["2026 年度销售目标"].actual == D("100000.00")
+    assert by_name["张伟"].actual == D("0") and by_name["张伟"].behind
