@@ -45,6 +45,8 @@ class TargetPlan(models.Model):
     levels = models.JSONField(_("levels"), default=list, blank=True,
                               help_text=_("Ordered levels: dimension, method and its parameters."))
     seasonality = models.JSONField(_("seasonality"), default=dict, blank=True)
+    inputs = models.JSONField(_("allocation inputs"), default=dict, blank=True, editable=False,
+                              help_text=_("The members, history, potential and capacity the last allocation read."))
     behind_threshold = models.DecimalField(_("behind-pace threshold (points)"), max_digits=5, decimal_places=2,
                                            default=Decimal(5))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -75,8 +77,10 @@ class TargetNode(models.Model):
     member_id = models.BigIntegerField(null=True, blank=True)
     name = models.CharField(max_length=200)
     value = MoneyField(_("target"))
-    exact = models.DecimalField(max_digits=30, decimal_places=10, default=Decimal(0))
-    weight = models.DecimalField(max_digits=30, decimal_places=10, default=Decimal(0))
+    # Exact decimal text (10 places): the unrounded value before the largest-remainder step, and the method's weight.
+    # Text, because SQLite would keep a 30-digit decimal as a float.
+    exact = models.CharField(max_length=48, default="0")
+    weight = models.CharField(max_length=48, default="0")
     method = models.CharField(max_length=32, blank=True)
     locked = models.BooleanField(_("locked"), default=False)
     manual = MoneyField(_("manual value"), null=True, blank=True,

@@ -3,12 +3,14 @@ new versions. Atomic and audited; errors are ``ValidationError``s naming the fie
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from salesops.core import audit
@@ -86,7 +88,7 @@ def plan_create(*, actor, **fields) -> TargetPlan:
     plan.save()
     plan.family = plan.pk
     plan.save(update_fields=["family"])
-    TargetNode.objects.create(plan=plan, key="", level=0, name=plan.name, value=plan.total, exact=plan.total,
+    TargetNode.objects.create(plan=plan, key="", level=0, name=plan.name, value=plan.total, exact=str(plan.total),
                               method="total")
     audit.record(actor=actor, event="target_plan.created", subject=plan, new=audit.snapshot(plan))
     return plan
@@ -233,11 +235,45 @@ def gather_inputs(plan: TargetPlan, context: Context) -> tuple[dec.Inputs, dict[
                 capacity[path] = sum((person_capacity.get(pk, Decimal(0)) for pk in
                                       context.members("salesperson", 0, [("team", int(member))])), Decimal(0))
 
-    stored = {n.key: n for n in plan.nodes.all()}
-    locks = {tuple(k.split("/")): n.value for k, n in stored.items() if n.locked and k}
-    manual = {tuple(k.split("/")): n.manual for k, n in stored.items() if n.manual is not None and k}
-    return dec.Inputs(children=children, history=history, potential=potential, capacity=capacity, manual=manual,
-                      locks=locks), names
+    return dec.Inputs(children=children, history=history, potential=potential, capacity=capacity), names
+
+
+def _with_node_values(plan: TargetPlan, inputs: dec.Inputs) -> dec.Inputs:
+    """The inputs plus the locks and manual values stored on the plan's nodes."""
+    rows = plan.nodes.exclude(key="").filter(Q(locked=True) | Q(manual__isnull=False)).values_list(
+        "key", "locked", "value", "manual")
+    locks = {tuple(key.split("/")): value for key, locked, value, _m in rows if locked}
+    manual = {tuple(key.split("/")): m for key, _l, _v, m in rows if m is not None}
+    return dataclasses.replace(inputs, locks=locks, manual=manual)
+
+
+def _snapshot(inputs: dec.Inputs, names: dict[str, str]) -> dict:
+    """What an allocation read, as JSON: re-balancing after a lock reuses it, and it explains the weights."""
+    def key(path):
+        return "/".join(path)
+    history = inputs.history
+    return {
+        "children": {key(p): list(keys) for p, keys in inputs.children.items()},
+        "months": [m.isoformat() for m in history.months] if history else [],
+        "series": {key(p): [str(v) for v in row] for p, row in history.series.items()} if history else {},
+        "potential": {key(p): str(v) for p, v in inputs.potential.items()},
+        "capacity": {key(p): str(v) for p, v in inputs.capacity.items()},
+        "names": names,
+    }
+
+
+def _from_snapshot(data: dict) -> tuple[dec.Inputs, dict[str, str]]:
+    def path(key):
+        return tuple(key.split("/")) if key else ()
+    history = dec.History(
+        tuple(dt.date.fromisoformat(m) for m in data["months"]),
+        {path(k): tuple(Decimal(v) for v in row) for k, row in data["series"].items()},
+    )
+    return dec.Inputs(
+        children={path(k): keys for k, keys in data["children"].items()}, history=history,
+        potential={path(k): Decimal(v) for k, v in data["potential"].items()},
+        capacity={path(k): Decimal(v) for k, v in data["capacity"].items()},
+    ), data["names"]
 
 
 def _prune(children: dict[tuple, list[str]], depth: int) -> None:
@@ -301,6 +337,26 @@ def _profiles(plan: TargetPlan, history: dec.History, leaves, calendar) -> sea.P
     return profiles
 
 
+def _profiles_to(profiles) -> dict:
+    """Seasonality profiles as JSON (exact fractions as "n/d"); "" keys the one profile shared by every leaf."""
+    def weights(profile):
+        return [str(w) for w in profile.weights]
+    if isinstance(profiles, sea.Profile):
+        return {"": {"weights": weights(profiles), "source": profiles.source}}
+    return {"/".join(path): {"weights": weights(p), "source": p.source} for path, p in profiles.items()}
+
+
+def _profiles_from(data: dict):
+    made: dict[tuple, sea.Profile] = {}
+    cache: dict[tuple, sea.Profile] = {}
+    for key, value in data.items():
+        signature = (tuple(value["weights"]), value["source"])
+        if signature not in cache:  # leaves sharing a profile share one object (spread_all reuses its weights)
+            cache[signature] = sea.Profile(tuple(Fraction(w) for w in value["weights"]), value["source"])
+        made[tuple(key.split("/")) if key else ()] = cache[signature]
+    return made[()] if set(made) == {()} else made
+
+
 def _problems_to_error(error: dec.PlanError, names: dict[str, str]) -> ValidationError:
     def readable(path):
         return " / ".join(names.get(k, k) for k in path) or _("(total)")
@@ -308,63 +364,96 @@ def _problems_to_error(error: dec.PlanError, names: dict[str, str]) -> Validatio
 
 
 @transaction.atomic
-def plan_allocate(*, actor, plan: TargetPlan) -> list[str]:
+def plan_allocate(*, actor, plan: TargetPlan, refresh: bool = True) -> list[str]:
     """Decompose the plan top-down (keeping locks, manual values and commits), spread the leaves over months and
     store every node; returns the engine's warnings in words. Refused with every problem named when the plan
-    cannot be computed (e.g. locks above their parent)."""
+    cannot be computed (e.g. locks above their parent).
+
+    ``refresh`` re-reads the organisation and the sales history; without it (a lock or an unlock) the inputs the
+    last allocation read are reused, so siblings re-balance on the same weights and the edit is instant."""
     plan = TargetPlan.objects.select_for_update().get(pk=plan.pk)
     _require_draft(plan)
     calendar = Company.current().calendar
-    context = Context.load(calendar.parse(f"FY{plan.fiscal_year}"))
-    inputs, names = gather_inputs(plan, context)
+    if refresh or not plan.inputs:
+        inputs, names = gather_inputs(plan, Context.load(calendar.parse(f"FY{plan.fiscal_year}")))
+    else:
+        inputs, names = _from_snapshot(plan.inputs)
+    inputs = _with_node_values(plan, inputs)
     try:
         result = dec.decompose(_engine_plan(plan, calendar), inputs)
-        months = sea.spread_all({leaf.path: leaf.value for leaf in result.leaves},
-                                _profiles(plan, inputs.history, result.leaves, calendar), plan.unit)
+        profiles = (_profiles(plan, inputs.history, result.leaves, calendar) if refresh or not plan.inputs
+                    else _profiles_from(plan.inputs["profiles"]))
+        months = sea.spread_all({leaf.path: leaf.value for leaf in result.leaves}, profiles, plan.unit)
     except dec.PlanError as error:
         raise _problems_to_error(error, names) from None
+    if refresh or not plan.inputs:
+        plan.inputs = {**_snapshot(inputs, names), "profiles": _profiles_to(profiles)}
+        plan.save(update_fields=["inputs"])
     _store(plan, result, months, names, calendar)
     audit.record(actor=actor, event="target_plan.allocated", subject=plan,
-                 new={"total": plan.total, "nodes": len(result.nodes), "warnings": [str(w) for w in result.warnings]})
+                 new={"total": plan.total, "nodes": len(result.nodes), "refreshed": refresh,
+                      "warnings": [str(w) for w in result.warnings]})
     readable = {p: " / ".join(names.get(k, k) for k in p) for p in [w.path for w in result.warnings]}
     return [f"{readable[w.path] or _('(total)')}: {w.message}" for w in result.warnings]
 
 
+def _month_values(result: dec.Decomposition, months: dict) -> dict[tuple, list[Decimal]]:
+    """Every node's 12 months: the leaves' spread, summed up the tree (so parents add up exactly)."""
+    values: dict[tuple, list[Decimal]] = {path: list(v) for path, v in months.items()}
+    for node in sorted(result.nodes, key=lambda n: -len(n.path)):
+        if not node.path:
+            continue
+        parent = values.setdefault(node.path[:-1], [Decimal(0)] * 12)
+        values[node.path[:-1]] = [a + b for a, b in zip(parent, values[node.path], strict=True)]
+    return values
+
+
 def _store(plan: TargetPlan, result: dec.Decomposition, months: dict, names: dict[str, str], calendar) -> None:
-    old = {n.key: n for n in plan.nodes.all()}
-    plan.nodes.all().delete()
+    """Write the result: in place when the plan has the same nodes (a re-balance: only changed rows are written),
+    else anew, carrying manual values and commits over by key."""
     fy_months = [p.start for p in sea.fiscal_months(plan.fiscal_year, calendar)]
+    month_values = _month_values(result, months)
+    old = {n.key: n for n in plan.nodes.all()}
+    if set(old) == {"/".join(n.path) for n in result.nodes}:
+        changed = []
+        for node in result.nodes:
+            row = old["/".join(node.path)]
+            fields = _node_fields(node)
+            if any(getattr(row, f) != v for f, v in fields.items()):
+                for f, v in fields.items():
+                    setattr(row, f, v)
+                changed.append(row)
+        TargetNode.objects.bulk_update(changed, ["value", "exact", "weight", "method", "locked"], batch_size=500)
+        ids = {row.pk: row.key for row in changed}
+        stale = list(TargetMonth.objects.filter(node_id__in=ids))
+        for m in stale:
+            m.value = month_values[tuple(ids[m.node_id].split("/")) if ids[m.node_id] else ()][fy_months.index(m.month)]
+        TargetMonth.objects.bulk_update(stale, ["value"], batch_size=2000)
+        return
+    plan.nodes.all().delete()
     by_path: dict[tuple, TargetNode] = {}
-    month_values: dict[tuple, list[Decimal]] = {path: list(values) for path, values in months.items()}
-    for node in sorted(result.nodes, key=lambda n: -len(n.path)):  # leaves first: parents' months are sums
-        if node.path and node.path[:-1] not in month_values:
-            month_values[node.path[:-1]] = [Decimal(0)] * 12
-        if node.path:
-            parent_months = month_values[node.path[:-1]]
-            month_values[node.path[:-1]] = [a + b for a, b in zip(parent_months, month_values[node.path], strict=True)]
     for node in result.nodes:  # depth first: parents before children
         key = "/".join(node.path)
         previous = old.get(key)
         dim, _sep, member = node.key.partition(":")
-        row = TargetNode.objects.create(
+        by_path[node.path] = TargetNode.objects.create(
             plan=plan, parent=by_path.get(node.path[:-1]) if node.path else None, key=key, level=node.level,
             dimension=dim, member_id=int(member) if member else None,
-            name=names.get(node.key, plan.name) if node.path else plan.name, value=node.value,
-            exact=_decimal(node.unrounded), weight=_decimal(node.weight) if node.weight is not None else Decimal(0),
-            method=node.method, locked=node.locked,
+            name=names.get(node.key, plan.name) if node.path else plan.name, **_node_fields(node),
             manual=previous.manual if previous else None,
             commit=previous.commit if previous else None, commit_by=previous.commit_by if previous else None,
             commit_note=previous.commit_note if previous else "",
         )
-        by_path[node.path] = row
     TargetMonth.objects.bulk_create([
         TargetMonth(node=by_path[path], month=month, value=value)
         for path, values in month_values.items() for month, value in zip(fy_months, values, strict=True)
     ], batch_size=2000)
 
 
-def _decimal(value: Fraction) -> Decimal:
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.0000000001"))
+def _node_fields(node: dec.Node) -> dict:
+    return {"value": node.value, "exact": dec.fraction_text(node.unrounded),
+            "weight": dec.fraction_text(node.weight) if node.weight is not None else "",
+            "method": node.method, "locked": node.locked}
 
 
 # -- locks and commits ----------------------------------------------------------------------------------------
@@ -377,7 +466,7 @@ def node_lock(*, actor, node: TargetNode, value: Decimal) -> list[str]:
         raise ValidationError({"value": _("The company total is the plan's total; edit the plan instead.")})
     old = {"value": node.value, "locked": node.locked}
     TargetNode.objects.filter(pk=node.pk).update(value=value, locked=True)
-    warnings = plan_allocate(actor=actor, plan=node.plan)
+    warnings = plan_allocate(actor=actor, plan=node.plan, refresh=False)
     fresh = TargetNode.objects.get(plan=node.plan, key=node.key)
     audit.record(actor=actor, event="target_node.locked", subject=fresh, old=old, new={"value": value, "locked": True})
     return warnings
@@ -387,7 +476,7 @@ def node_lock(*, actor, node: TargetNode, value: Decimal) -> list[str]:
 def node_unlock(*, actor, node: TargetNode) -> list[str]:
     _require_draft(node.plan)
     TargetNode.objects.filter(pk=node.pk).update(locked=False)
-    warnings = plan_allocate(actor=actor, plan=node.plan)
+    warnings = plan_allocate(actor=actor, plan=node.plan, refresh=False)
     fresh = TargetNode.objects.get(plan=node.plan, key=node.key)
     audit.record(actor=actor, event="target_node.unlocked", subject=fresh, old={"locked": True}, new={"locked": False})
     return warnings

@@ -48,7 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=50, help="timed home-page requests (after 5 warm-ups)")
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
-        parser.add_argument("--step", choices=["csv", "home"], help=argparse.SUPPRESS)
+        parser.add_argument("--step", choices=["csv", "home", "targets"], help=argparse.SUPPRESS)
         parser.add_argument("--out", help=argparse.SUPPRESS)
 
     def handle(self, *args, lines, import_lines, requests, seed, keep, step, out, **options):
@@ -56,6 +56,8 @@ class Command(BaseCommand):
             return self._emit(_write_csv(Path(out), import_lines, seed))
         if step == "home":
             return self._emit(_time_home(requests))
+        if step == "targets":
+            return self._emit(_time_targets())
         if lines <= 0 or import_lines <= 0 or requests <= 0:
             raise CommandError(_("--lines, --import-lines and --requests must be positive."))
         folder = Path(tempfile.mkdtemp(prefix="salesops-bench-"))
@@ -75,6 +77,7 @@ class Command(BaseCommand):
                             60.0 * lines / 1_000_000, "" if lines == 1_000_000 else PRO_RATA))
             figures.append(self._import_figure(runner, folder, import_lines, seed))
             figures.append(self._home_figure(runner, requests, lines))
+            figures.extend(self._targets_figures(runner, lines))
         finally:
             if keep:
                 self.stdout.write(_("Kept %(folder)s") % {"folder": folder})
@@ -108,6 +111,21 @@ class Command(BaseCommand):
             return (name, "ms", None, 150.0, result["skipped"])
         return (name, "ms", result["p95_ms"], 150.0, _("p50 %(p50).1f ms, max %(max).1f ms, %(n)s requests, HTTP %(codes)s")
                 % {"p50": result["p50_ms"], "max": result["max_ms"], "n": result["n"], "codes": result["codes"]})
+
+    def _targets_figures(self, runner, lines: int):
+        from salesops.engine.bench_targets import run as engine_figures
+
+        figures = [(name, "s", seconds, goal, _("engine, in memory")) for name, seconds, goal in engine_figures()]
+        result = runner.worker(_("time a target plan"), "targets")
+        if result is None:
+            return [*figures, (_("target plan"), "s", None, 2.0, _("failed: %(error)s") % {"error": runner.last_error})]
+        nodes = _("%(n)s nodes, %(lines)s+ lines") % {"n": f"{result['nodes']:,}", "lines": f"{lines:,}"}
+        return [
+            *figures,
+            (_("targets: allocate a plan from the database"), "s", result["allocate_s"], 2.0, nodes),
+            (_("targets: re-balance after one lock (server)"), "s", result["lock_s"], 0.2, nodes),
+            (_("targets: attainment of every node, fiscal year"), "s", result["attainment_s"], 2.0, nodes),
+        ]
 
     def _report(self, figures) -> None:
         w = self.stdout.write
@@ -215,3 +233,36 @@ def _time_home(requests: int) -> dict:
     times.sort()
     return {"n": requests, "p50_ms": times[len(times) // 2], "p95_ms": times[math.ceil(0.95 * len(times)) - 1],
             "max_ms": times[-1], "codes": ",".join(str(c) for c in sorted(codes))}
+
+
+def _time_targets() -> dict:
+    """A plan of product category × customer segment × team × salesperson on the scaled database."""
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from salesops.org.models import Company
+    from salesops.targets import services as targets
+    from salesops.targets.attainment import plan_attainment
+
+    ops = get_user_model().objects.get(username="ops")
+    today = timezone.localdate()
+    calendar = Company.current().calendar
+    levels = [{"dimension": "category", "depth": 1, "method": "historical"},
+              {"dimension": "segment", "depth": 0, "method": "historical"},
+              {"dimension": "team", "depth": 1, "method": "historical", "mode": "average_of_proportions"},
+              {"dimension": "salesperson", "method": "blend", "blend": {"historical": "0.7", "equal": "0.3"}}]
+    plan = targets.plan_create(actor=ops, name="bench", fiscal_year=calendar.fiscal_year_of(today),
+                               total=Decimal("500000000.00"), levels=levels, seasonality={"source": "history"})
+    started = time.perf_counter()
+    targets.plan_allocate(actor=ops, plan=plan)
+    allocate_s = time.perf_counter() - started
+    node = plan.nodes.filter(level=len(levels)).exclude(value=0).order_by("key").first()
+    started = time.perf_counter()
+    targets.node_lock(actor=ops, node=node, value=node.value + Decimal("1000.00"))
+    lock_s = time.perf_counter() - started
+    started = time.perf_counter()
+    plan_attainment(plan, calendar.year(today), today)
+    attainment_s = time.perf_counter() - started
+    return {"nodes": plan.nodes.count(), "allocate_s": allocate_s, "lock_s": lock_s, "attainment_s": attainment_s}
