@@ -119,3 +119,33 @@ def test_attainment_rolls_actuals_up_the_plan(plan, ops_olivia, world):
     assert by_name["李丽"].attainment == D("0.8000") and by_name["李丽"].behind
     assert by_name["华东一组"].actual == D("100000.00") and by_name["2026 年度销售目标"].actual == D("100000.00")
     assert by_name["张伟"].actual == D("0") and by_name["张伟"].behind
+
+
+def test_a_split_order_counts_half_for_each_person_and_in_full_for_the_region(world, ops_olivia):
+    # Given a 50/50 split sale of 10,000.00 by Alice (team A) and Bob (team B) to 甲公司 in 上海 (华东)
+    org.order_line_create(actor=None, credits=[(world.people["alice"], D(50)), (world.people["bob"], D(50))],
+                          external_id="HALF", order_no="HALF", date=dt.date(2026, 4, 2), customer=world.customers.a,
+                          product=world.product, quantity=D(10), unit_price=D("1000.00"), cost=D("4000.00"))
+    plan = targets.plan_create(actor=ops_olivia, name="区域", fiscal_year=2026, total=D("100000.00"), levels=[
+        {"dimension": "region", "depth": 1, "method": "equal"},
+        {"dimension": "salesperson", "method": "equal"}], seasonality={"source": "flat"})
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    # When attainment is read for April
+    result = plan_attainment(plan, world.company.calendar.parse("2026-04"), dt.date(2026, 4, 30))
+    actual = {n.key: result.progress[pk].actual for pk, n in result.nodes.items()}
+    east, south = world.regions.east.pk, world.regions.south.pk
+    alice, bob = world.people["alice"].pk, world.people["bob"].pk
+    # Then the region has it in full and Alice half; Bob, planned under 华南 where he is assigned, is credited half
+    # but his half of an 华东 sale counts for 华东, not for his 华南 target; nothing is unallocated
+    assert actual[f"region:{east}"] == D("10000.00")
+    assert actual[f"region:{east}/salesperson:{alice}"] == D("5000.00")
+    assert f"region:{east}/salesperson:{bob}" not in actual
+    assert actual[f"region:{south}/salesperson:{bob}"] == D("0")
+    assert actual[""] == D("10000.00") and result.unallocated == D("0")
+    # And in a team → salesperson plan each person has their half, and each team its person's half
+    people = targets.plan_create(actor=ops_olivia, name="人员", fiscal_year=2026, total=D("100000.00"),
+                                 levels=LEVELS, seasonality={"source": "flat"})
+    targets.plan_allocate(actor=ops_olivia, plan=people)
+    result = plan_attainment(people, world.company.calendar.parse("2026-04"), dt.date(2026, 4, 30))
+    actual = {n.name: result.progress[pk].actual for pk, n in result.nodes.items()}
+    assert (actual["李丽"], actual["张伟"], actual["华东一组"], actual["华南一组"]) == (D("5000.00"),) * 4

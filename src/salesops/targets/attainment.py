@@ -1,9 +1,9 @@
 """Actuals and attainment for every node of a plan, from the sales cube in one pass.
 
-Each cube row of the period is attributed to the plan leaf whose path of members contains it (see
+Each cube row of the period is attributed to the deepest plan node whose path of members contains it (see
 ``dimensions``), the metric turns its sums into an actual, and the actuals roll up the plan tree, so a manager's
-or a region's actual always includes its whole subtree. Rows that fall in no leaf (e.g. a salesperson who is not
-in the plan) are reported as *unallocated*, never silently dropped.
+or a region's actual always includes its whole subtree, even sales of people who are not in the plan under it.
+Rows that fall in no node at all are reported as *unallocated*, never silently dropped.
 """
 
 from __future__ import annotations
@@ -37,28 +37,44 @@ def levels_of(plan: TargetPlan) -> list[tuple[str, int]]:
     return [(level["dimension"], int(level.get("depth", 0))) for level in plan.levels]
 
 
-def actuals_by_leaf(plan: TargetPlan, months: list[dt.date], context: Context | None = None
+def actuals_by_node(plan: TargetPlan, months: list[dt.date], context: Context | None = None
                     ) -> tuple[dict[int, Decimal], Decimal]:
-    """The metric's actual per leaf node over ``months``, and the part that fell in no leaf."""
+    """The metric's actual over ``months`` attributed to the deepest plan node each cube row falls in, and the part
+    that falls in no node at all. A row whose leaf is not in the plan (e.g. a co-seller's half of a sale in a region
+    they are not assigned to) still counts for the region above it, so every node's rolled-up actual is complete."""
     context = context or Context.load(Company.current().calendar.parse(f"FY{plan.fiscal_year}"))
     levels = levels_of(plan)
-    nodes = list(plan.nodes.filter(level=len(levels)).values_list("pk", "key"))
-    leaf_of = {key: pk for pk, key in nodes}
+    node_of = dict(plan.nodes.values_list("key", "pk"))
     value = metric(plan.metric).value
     totals: dict[int, Decimal] = {}
     unallocated = ZERO
     fields, members_of = context.mapper(levels)
     rows = (SalesMonthly.objects.filter(month__in=months).values_list(*fields)
             .annotate(net=Sum("net_amount"), cost=Sum("cost"), qty=Sum("quantity")).order_by())
+    found: dict[tuple, int | None] = {}
     for row in rows:
         members = members_of(row)
+        if members not in found:
+            found[members] = _deepest(node_of, levels, members)
+        node = found[members]
         amount = value(*row[-3:])
-        leaf = leaf_of.get(node_key(levels, members)) if None not in members else None
-        if leaf is None:
+        if node is None:
             unallocated += amount
         else:
-            totals[leaf] = totals.get(leaf, ZERO) + amount
+            totals[node] = totals.get(node, ZERO) + amount
     return totals, unallocated
+
+
+def _deepest(node_of: dict[str, int], levels, members: tuple) -> int | None:
+    """The node of the longest prefix of ``members`` that the plan has (below the total), else None."""
+    for depth in range(len(levels), 0, -1):
+        prefix = members[:depth]
+        if None in prefix:
+            continue
+        node = node_of.get(node_key(levels, list(prefix)))
+        if node is not None:
+            return node
+    return None
 
 
 def node_key(levels: list[tuple[str, int]], members: list[int]) -> str:
@@ -69,9 +85,9 @@ def node_key(levels: list[tuple[str, int]], members: list[int]) -> str:
 def plan_attainment(plan: TargetPlan, period: Period, today: dt.date) -> PlanAttainment:
     nodes = {n.pk: n for n in plan.nodes.all()}
     months = [m for m in period.months()]
-    leaf_actuals, unallocated = actuals_by_leaf(plan, months)
+    own, unallocated = actuals_by_node(plan, months)
     parents = {pk: n.parent_id for pk, n in nodes.items()}
-    actual = roll_up(parents, leaf_actuals)
+    actual = roll_up(parents, own)
     targets = dict(TargetMonth.objects.filter(node__plan=plan, month__in=months).values("node_id")
                    .annotate(s=Sum("value")).values_list("node_id", "s"))
     threshold = plan.behind_threshold
