@@ -149,3 +149,60 @@ def test_a_split_order_counts_half_for_each_person_and_in_full_for_the_region(wo
     result = plan_attainment(people, world.company.calendar.parse("2026-04"), dt.date(2026, 4, 30))
     actual = {n.name: result.progress[pk].actual for pk, n in result.nodes.items()}
     assert (actual["李丽"], actual["张伟"], actual["华东一组"], actual["华南一组"]) == (D("5000.00"),) * 4
+
+
+@pytest.mark.parametrize(("seasonality", "needle"), [
+    ({"source": "typed", "profile": [8] * 12}, "96"),
+    ({"source": "typed", "profile": [10] * 10}, "12"),
+    ({"source": "moon"}, "moon"),
+])
+def test_bad_seasonality_is_refused(world, ops_olivia, seasonality, needle):
+    with pytest.raises(ValidationError) as error:
+        targets.plan_create(actor=ops_olivia, name="x", fiscal_year=2026, total=D("100.00"), levels=LEVELS,
+                            seasonality=seasonality)
+    assert "seasonality" in error.value.message_dict and needle in str(error.value)
+
+
+def test_a_typed_profile_spreads_the_year_by_it(world, ops_olivia):
+    profile = [5, 5, 8, 8, 8, 10, 8, 8, 8, 10, 10, 12]
+    plan = targets.plan_create(actor=ops_olivia, name="typed", fiscal_year=2026, total=D("1000000.00"),
+                               levels=LEVELS, seasonality={"source": "typed", "profile": profile})
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    alice = plan.nodes.get(name="李丽")
+    assert list(alice.months.order_by("month").values_list("value", flat=True))[:3] == [
+        D("25000.00"), D("25000.00"), D("40000.00")]
+
+
+def test_lock_errors_name_people_not_keys(plan, ops_olivia):
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    with pytest.raises(ValidationError) as error:
+        targets.node_lock(actor=ops_olivia, node=plan.nodes.get(name="周敏"), value=D("600000.00"))
+    text = str(error.value)
+    assert "周敏" in text and "salesperson:" not in text and "team:" not in text
+
+
+def test_manual_levels_take_typed_values(world, ops_olivia):
+    levels = [{"dimension": "team", "depth": 1, "method": "manual"}, {"dimension": "salesperson", "method": "equal"}]
+    plan = targets.plan_create(actor=ops_olivia, name="manual", fiscal_year=2026, total=D("900.00"), levels=levels,
+                               seasonality={"source": "flat"})
+    root_children = {n.name: n for n in plan.nodes.all()}
+    assert list(root_children) == ["manual"]  # nothing allocated yet
+    with pytest.raises(ValidationError):
+        targets.plan_allocate(actor=ops_olivia, plan=plan)  # manual values missing: refused, naming the nodes
+    # The nodes exist only after an allocation, so type values through the inputs: allocate with equal first
+    targets.plan_update(actor=ops_olivia, plan=plan, levels=[{**levels[0], "method": "equal"}, levels[1]])
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    targets.plan_update(actor=ops_olivia, plan=plan, levels=levels)
+    a, b = plan.nodes.get(name="华东一组"), plan.nodes.get(name="华南一组")
+    TargetNode.objects.filter(pk=b.pk).update(manual=D("300.00"))
+    targets.node_set_manual(actor=ops_olivia, node=a, value=D("600.00"))
+    assert (plan.nodes.get(name="华东一组").value, plan.nodes.get(name="华南一组").value) == (D("600.00"), D("300.00"))
+
+
+def test_commits_are_refused_on_a_locked_plan(plan, ops_olivia, manager_carol):
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    for status in ("submitted", "approved", "locked"):
+        targets.plan_transition(actor=ops_olivia, plan=plan, to=status)
+    with pytest.raises(ValidationError) as error:
+        targets.node_commit(actor=manager_carol, node=plan.nodes.get(name="李丽"), value=D("1.00"))
+    assert "commit" in error.value.message_dict

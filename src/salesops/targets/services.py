@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
 from fractions import Fraction
 
@@ -75,6 +76,27 @@ def check_levels(levels: list[dict]) -> list[dict]:
     return levels
 
 
+SEASONALITY_SOURCES = ("history", "template", "typed", "flat")
+
+
+def check_seasonality(config: dict) -> dict:
+    """``{"source": history|template|typed|flat, "profile": [12 numbers], "working_days": bool}``; a typed profile
+    must total exactly 100%, a template needs 12 non-negative weights."""
+    if not isinstance(config, dict):
+        raise ValidationError({"seasonality": _("Seasonality is an object with a source.")})
+    source = config.get("source", "history")
+    if source not in SEASONALITY_SOURCES:
+        raise ValidationError({"seasonality": _("Unknown seasonality source %(source)s.") % {"source": source}})
+    if source in ("typed", "template"):
+        try:
+            values = [Decimal(str(v)) for v in config.get("profile") or []]
+            sea.typed(values) if source == "typed" else sea.from_weights(values)
+        except (ArithmeticError, ValueError) as error:
+            messages = [p.message for p in error.problems] if isinstance(error, dec.PlanError) else [str(error)]
+            raise ValidationError({"seasonality": messages}) from None
+    return config
+
+
 PLAN_FIELDS = ("name", "metric", "fiscal_year", "total", "unit", "specific", "measure", "achievable", "relevant",
                "deadline", "assumptions", "levels", "seasonality", "behind_threshold")
 
@@ -82,6 +104,7 @@ PLAN_FIELDS = ("name", "metric", "fiscal_year", "total", "unit", "specific", "me
 @transaction.atomic
 def plan_create(*, actor, **fields) -> TargetPlan:
     check_levels(fields.get("levels") or [])
+    check_seasonality(fields.get("seasonality") or {})
     metric(fields.get("metric", "net_revenue"))
     plan = TargetPlan(owner=actor, **fields)
     plan.full_clean(exclude=["family"])
@@ -100,6 +123,8 @@ def plan_update(*, actor, plan: TargetPlan, **fields) -> TargetPlan:
     _require_draft(plan)
     if "levels" in fields:
         check_levels(fields["levels"])
+    if "seasonality" in fields:
+        check_seasonality(fields["seasonality"])
     old = audit.snapshot(plan)
     for name, value in fields.items():
         setattr(plan, name, value)
@@ -357,10 +382,17 @@ def _profiles_from(data: dict):
     return made[()] if set(made) == {()} else made
 
 
+MEMBER_KEY = re.compile(r"\b(?:category|region|segment|team|salesperson):\d+\b")
+
+
 def _problems_to_error(error: dec.PlanError, names: dict[str, str]) -> ValidationError:
+    """Every problem, with member keys ("team:2/salesperson:5") replaced by names ("华东一组 / 李丽")."""
     def readable(path):
         return " / ".join(names.get(k, k) for k in path) or _("(total)")
-    return ValidationError([f"{readable(p.path)}: {p.message}" for p in error.problems])
+
+    def named(message: str) -> str:
+        return MEMBER_KEY.sub(lambda m: names.get(m.group(0), m.group(0)), message).replace("/", " / ")
+    return ValidationError([f"{readable(p.path)}: {named(p.message)}" for p in error.problems])
 
 
 @transaction.atomic
@@ -483,11 +515,31 @@ def node_unlock(*, actor, node: TargetNode) -> list[str]:
 
 
 @transaction.atomic
+def node_set_manual(*, actor, node: TargetNode, value: Decimal | None) -> list[str]:
+    """Type (or clear, with None) the value of a node on a level whose method is manual; the plan re-balances."""
+    plan = node.plan
+    _require_draft(plan)
+    level = plan.levels[node.level - 1] if node.level else None
+    if level is None or level.get("method") != "manual":
+        raise ValidationError({"manual": _("Only nodes on a level with the manual method take typed values.")})
+    if value is not None and value < 0:
+        raise ValidationError({"manual": _("A typed value must not be negative.")})
+    old = node.manual
+    TargetNode.objects.filter(pk=node.pk).update(manual=value)
+    warnings = plan_allocate(actor=actor, plan=plan, refresh=False)
+    fresh = TargetNode.objects.get(plan=plan, key=node.key)
+    audit.record(actor=actor, event="target_node.manual", subject=fresh, old={"manual": old}, new={"manual": value})
+    return warnings
+
+
+@transaction.atomic
 def node_commit(*, actor, node: TargetNode, value: Decimal | None, note: str = "") -> TargetNode:
     """A manager's bottom-up commit for a node (None clears it)."""
     if value is not None and value < 0:
         raise ValidationError({"commit": _("A commit must not be negative.")})
-    node = TargetNode.objects.select_for_update().get(pk=node.pk)
+    node = TargetNode.objects.select_for_update().select_related("plan").get(pk=node.pk)
+    if node.plan.status == PlanStatus.LOCKED:
+        raise ValidationError({"commit": _("The plan is locked; commits go on a new version.")})
     old = {"commit": node.commit, "note": node.commit_note}
     node.commit, node.commit_by, node.commit_note = value, actor if value is not None else None, note
     node.save(update_fields=["commit", "commit_by", "commit_note"])
