@@ -12,6 +12,7 @@ from rest_framework.routers import DefaultRouter
 
 from salesops.core.api import AuditEventViewSet
 from salesops.org import api as org_api
+from salesops.targets.api import TargetPlanViewSet
 
 router = DefaultRouter()
 router.register("regions", org_api.RegionViewSet, basename="region")
@@ -26,6 +27,7 @@ router.register("order-lines", org_api.OrderLineViewSet, basename="orderline")
 router.register("payments", org_api.PaymentViewSet, basename="payment")
 router.register("me", org_api.MeViewSet, basename="me")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
+router.register("target-plans", TargetPlanViewSet, basename="targetplan")
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),

@@ -165,6 +165,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Swagger UI would otherwise send the schema to an online validator.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {"TargetPlanStatusEnum": "salesops.targets.models.PlanStatus.choices"},
 }
 
 IMPORT_MAX_UPLOAD_MB = envint("SALESOPS_IMPORT_MAX_UPLOAD_MB", "200")

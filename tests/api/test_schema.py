@@ -11,7 +11,6 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from rest_framework import mixins
 
 from salesops.api_urls import router
-from salesops.org.api import VisibleServiceMixin
 
 ENDPOINTS = ["regions", "product-categories", "customer-segments", "teams", "products", "salespeople", "assignments",
              "customers", "order-lines", "payments", "me", "audit-events"]
@@ -85,8 +84,8 @@ def test_the_docs_page_loads_its_assets_from_local_static_files(api_as, client):
 def test_no_viewset_writes_around_the_services(prefix, viewset, basename):
     # DRF's own perform_create/perform_update call serializer.save(), bypassing services and the audit log.
     if issubclass(viewset, mixins.CreateModelMixin):
-        assert viewset.perform_create is VisibleServiceMixin.perform_create, prefix
+        assert viewset.perform_create is not mixins.CreateModelMixin.perform_create, prefix
     if issubclass(viewset, mixins.UpdateModelMixin):
-        assert viewset.perform_update is VisibleServiceMixin.perform_update, prefix
+        assert viewset.perform_update is not mixins.UpdateModelMixin.perform_update, prefix
     if issubclass(viewset, mixins.DestroyModelMixin):
         assert viewset.perform_destroy is not mixins.DestroyModelMixin.perform_destroy, prefix
