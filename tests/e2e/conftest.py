@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+
+from salesops.org import services as org
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls in fixtures are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -57,3 +61,24 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def live_world(transactional_db, world):
+    """The persona world plus sales today: Alice ¥5,000.00, Bob ¥7,000.00."""
+    today = timezone.localdate()
+    for key, ext, qty, customer in [("alice", "E2E-A", 5, world.customers.a), ("bob", "E2E-B", 7, world.customers.b)]:
+        org.order_line_create(actor=None, credits=[(world.people[key], Decimal(100))], external_id=ext, order_no=ext,
+                              date=today, customer=customer, product=world.product, quantity=Decimal(qty),
+                              unit_price=Decimal("1000.00"), cost=Decimal("400.00"))
+    return world
+
+
+def sign_in(page, base, username):
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", f"pw-{username}")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+

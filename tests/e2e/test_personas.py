@@ -2,33 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 
-from salesops.org import services as org
-
-D = Decimal
-
-
-@pytest.fixture
-def live_world(transactional_db, world):
-    """The persona world plus sales today: Alice ¥5,000.00, Bob ¥7,000.00."""
-    today = timezone.localdate()
-    for key, ext, qty, customer in [("alice", "E2E-A", 5, world.customers.a), ("bob", "E2E-B", 7, world.customers.b)]:
-        org.order_line_create(actor=None, credits=[(world.people[key], D(100))], external_id=ext, order_no=ext,
-                              date=today, customer=customer, product=world.product, quantity=D(qty),
-                              unit_price=D("1000.00"), cost=D("400.00"))
-    return world
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pw-{username}")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+from tests.e2e.conftest import sign_in
 
 
 def switch_language(page, code):

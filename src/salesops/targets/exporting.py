@@ -24,6 +24,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from salesops.imports.parsing import Table, TableError, parse_decimal, read_table, text
 from salesops.imports.results import RowError
@@ -53,7 +54,7 @@ def plan_workbook(tree, level_labels: list[str]) -> bytes:
     ws.column_dimensions["A"].hidden = True
     ws.freeze_panes = "E2"
     bold = Font(bold=True)
-    header = [KEY, _("Level"), _("Dimension"), _("Name"), _("Method"), _("Target"), LOCK, COMMIT, _("Locked"),
+    header = [KEY, pgettext("target plan", "Level"), _("Dimension"), _("Name"), _("Method"), _("Target"), LOCK, COMMIT, _("Locked"),
               _("Gap (target − commit)"), *months]
     ws.append([_styled(_text(ws, h), font=bold) for h in header])
     indents = {}
