@@ -232,3 +232,24 @@ def test_the_cube_keys_credited_sales_by_region_segment_and_category(world):
     assert set(SalesMonthly.objects.filter(month=dt.date(2025, 12, 1)).values_list("region_id", flat=True)) == {
         world.regions.south.pk}
     assert SalesMonthly.objects.aggregate(s=Sum("net_amount"))["s"] == D("3000.00")
+
+
+def test_the_cube_counts_each_customer_once_when_won_credited_by_split(world):
+    from django.db.models import Sum
+
+    from salesops.org.models import SalesMonthly
+
+    def won(person, month):
+        return SalesMonthly.objects.filter(salesperson=person, month=month).aggregate(s=Sum("new_customers"))["s"]
+
+    # A1 (Alice) and B1 (Bob) are the first lines of 甲公司 and 乙公司; S1 is 甲公司's second
+    assert won(world.people["alice"], dt.date(2025, 11, 1)) == D("1.0000")
+    assert won(world.people["bob"], dt.date(2025, 11, 1)) == D("1.0000")
+    assert won(world.people["alice"], dt.date(2025, 12, 1)) == D("0.0000")
+    # A new customer whose first deal is split 60/40
+    c = org.customer_create(actor=None, external_id="C-N", name="丙公司", region=world.regions.east)
+    org.order_line_create(actor=None, credits=[(world.people["alice"], D(60)), (world.people["bob"], D(40))],
+                          external_id="N1", order_no="N1", date=dt.date(2026, 1, 5), customer=c, product=world.product,
+                          quantity=D(1), unit_price=D("10.00"), cost=D("1.00"))
+    assert (won(world.people["alice"], dt.date(2026, 1, 1)), won(world.people["bob"], dt.date(2026, 1, 1))) == (
+        D("0.6000"), D("0.4000"))

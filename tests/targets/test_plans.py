@@ -206,3 +206,12 @@ def test_commits_are_refused_on_a_locked_plan(plan, ops_olivia, manager_carol):
     with pytest.raises(ValidationError) as error:
         targets.node_commit(actor=manager_carol, node=plan.nodes.get(name="李丽"), value=D("1.00"))
     assert "commit" in error.value.message_dict
+
+
+def test_year_to_date_is_a_period_too(world):
+    from salesops.targets.attainment import parse_period
+
+    ytd = parse_period("YTD", world.company.calendar, dt.date(2026, 3, 10))
+    assert (ytd.start, ytd.end) == (dt.date(2026, 1, 1), dt.date(2026, 4, 1))
+    with pytest.raises(ValueError):
+        parse_period("2026-Q9", world.company.calendar, dt.date(2026, 3, 10))

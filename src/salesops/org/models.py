@@ -315,7 +315,8 @@ class SalesMonthly(models.Model):
     """Credited sales per salesperson, month, customer region, customer segment and product category: the cube that
     home pages, rankings and target attainment read, never the lines. ``org.services.sales_monthly_refresh`` keeps
     it whenever order lines (or a customer's region/segment, or a product's category) change. ``quantity`` is the
-    credited share of units (quantity × split %)."""
+    credited share of units (quantity × split %); ``new_customers`` the credited share of customers won: a
+    customer's first order line (earliest date, then id; returns and cancellations excluded) counts 1 × split %."""
 
     salesperson = models.ForeignKey(Salesperson, on_delete=models.CASCADE, related_name="monthly")
     month = models.DateField()
@@ -325,6 +326,7 @@ class SalesMonthly(models.Model):
     net_amount = MoneyField()
     cost = MoneyField()
     quantity = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal(0))
+    new_customers = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
     lines = models.PositiveIntegerField(default=0)
 
     class Meta:

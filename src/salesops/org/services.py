@@ -424,15 +424,23 @@ def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None, people: It
     target.delete()
     month = "substr(l.date, 1, 7) || '-01'" if connection.vendor == "sqlite" else "date_trunc('month', l.date)::date"
     t = {m.__name__: m._meta.db_table for m in (SalesMonthly, OrderCredit, OrderLine, Customer, Product)}
+    reversal = ", ".join(f"'{s}'" for s in REVERSAL_STATUSES)
     sql = f"""
         INSERT INTO {t["SalesMonthly"]} (salesperson_id, month, region_id, segment_id, category_id, net_amount, cost,
-                                         quantity, lines)
+                                         quantity, new_customers, lines)
         SELECT c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id, SUM(c.amount), SUM(c.cost),
-               SUM(l.quantity * c.split_pct / 100.0), COUNT(*)
+               SUM(l.quantity * c.split_pct / 100.0),
+               SUM(CASE WHEN f.id IS NULL THEN 0 ELSE c.split_pct / 100.0 END), COUNT(*)
         FROM {t["OrderCredit"]} c
         JOIN {t["OrderLine"]} l ON l.id = c.line_id
         JOIN {t["Customer"]} cu ON cu.id = l.customer_id
         JOIN {t["Product"]} p ON p.id = l.product_id
+        LEFT JOIN (
+            SELECT id FROM (
+                SELECT id, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY date, id) AS n
+                FROM {t["OrderLine"]} WHERE status NOT IN ({reversal})
+            ) firsts WHERE n = 1
+        ) f ON f.id = l.id
         {"WHERE " + " AND ".join(conditions) if conditions else ""}
         GROUP BY c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id
     """  # noqa: S608 - table names from model metadata; values are bound parameters

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from salesops.org.api import service_errors
 from salesops.org.models import Company
 from salesops.targets import access, services
-from salesops.targets.attainment import plan_attainment
+from salesops.targets.attainment import parse_period, plan_attainment
 from salesops.targets.metrics import CHOICES as METRICS
 from salesops.targets.models import PlanStatus, TargetMonth, TargetNode, TargetPlan
 
@@ -200,7 +200,7 @@ class TargetPlanViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewse
         return self._node_action(request, run, editors_only=False)
 
     @extend_schema(parameters=[OpenApiParameter("period", str, description=_(
-        "A period code: 2026-03, 2026-Q1, 2026-H1 or FY2026 (default: the plan's fiscal year)."))],
+        "A period code: 2026-03, 2026-Q1, 2026-H1, FY2026 or YTD (default: the plan's fiscal year)."))],
         responses=ProgressSerializer(many=True))
     @action(detail=True, methods=["get"])
     def attainment(self, request, pk=None):
@@ -208,7 +208,8 @@ class TargetPlanViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewse
         plan = self.get_object()
         calendar = Company.current().calendar
         try:
-            period = calendar.parse(request.query_params.get("period") or f"FY{plan.fiscal_year}")
+            period = parse_period(request.query_params.get("period") or f"FY{plan.fiscal_year}", calendar,
+                                  timezone.localdate())
         except ValueError as error:
             raise ValidationError({"period": [str(error)]}) from None
         result = plan_attainment(plan, period, timezone.localdate())

@@ -33,6 +33,13 @@ class PlanAttainment:
     unallocated: Decimal  # actual that fell in no leaf of the plan
 
 
+def parse_period(code: str, calendar, today: dt.date) -> Period:
+    """A period code (2026-03, 2026-Q1, 2026-H1, FY2026) or ``YTD``: the fiscal year to the end of this month."""
+    if code.strip().upper() == "YTD":
+        return calendar.year_to_date(today)
+    return calendar.parse(code)
+
+
 def levels_of(plan: TargetPlan) -> list[tuple[str, int]]:
     return [(level["dimension"], int(level.get("depth", 0))) for level in plan.levels]
 
@@ -50,14 +57,15 @@ def actuals_by_node(plan: TargetPlan, months: list[dt.date], context: Context | 
     unallocated = ZERO
     fields, members_of = context.mapper(levels)
     rows = (SalesMonthly.objects.filter(month__in=months).values_list(*fields)
-            .annotate(net=Sum("net_amount"), cost=Sum("cost"), qty=Sum("quantity")).order_by())
+            .annotate(net=Sum("net_amount"), cost=Sum("cost"), qty=Sum("quantity"), new=Sum("new_customers"))
+            .order_by())
     found: dict[tuple, int | None] = {}
     for row in rows:
         members = members_of(row)
         if members not in found:
             found[members] = _deepest(node_of, levels, members)
         node = found[members]
-        amount = value(*row[-3:])
+        amount = value(*row[-4:])
         if node is None:
             unallocated += amount
         else:

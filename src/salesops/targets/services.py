@@ -230,7 +230,8 @@ def gather_inputs(plan: TargetPlan, context: Context) -> tuple[dec.Inputs, dict[
     fields, members_of = context.mapper(levels)
     records = []
     rows = (SalesMonthly.objects.filter(month__gte=start, month__lt=context.year.start).values_list(*fields)
-            .annotate(net=Sum("net_amount"), cost=Sum("cost"), qty=Sum("quantity")).order_by())
+            .annotate(net=Sum("net_amount"), cost=Sum("cost"), qty=Sum("quantity"), new=Sum("new_customers"))
+            .order_by())
     for row in rows:
         path = []
         for (dim, _depth), member in zip(levels, members_of(row), strict=True):
@@ -238,7 +239,7 @@ def gather_inputs(plan: TargetPlan, context: Context) -> tuple[dec.Inputs, dict[
                 break
             path.append(_key(dim, member))
         if path:
-            records.append((tuple(path), row[1], value(*row[-3:])))
+            records.append((tuple(path), row[1], value(*row[-4:])))
     history = dec.History.from_records(records)
 
     potential: dict[tuple, Decimal] = {}

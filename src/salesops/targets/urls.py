@@ -5,6 +5,7 @@ from salesops.targets import views
 app_name = "targets"
 urlpatterns = [
     path("", views.plans, name="plans"),
+    path("potential/", views.potential_tables, name="potential"),
     path("new/", views.plan_edit, name="plan-new"),
     path("<int:pk>/", views.plan, name="plan"),
     path("<int:pk>/edit/", views.plan_edit, name="plan-edit"),

@@ -11,13 +11,16 @@ loop, so that a 2,000-node plan re-renders quickly after each lock.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Sum
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -35,10 +38,11 @@ from salesops.engine.seasonality import fiscal_months
 from salesops.org.access import visible_salesperson_ids
 from salesops.org.models import Company
 from salesops.targets import access, exporting, forms, services
-from salesops.targets.attainment import actuals_by_node, plan_attainment
+from salesops.targets.attainment import actuals_by_node, parse_period, plan_attainment
 from salesops.targets.dimensions import DIMENSIONS, Context
 from salesops.targets.metrics import metric
-from salesops.targets.models import PlanStatus, TargetMonth, TargetNode, TargetPlan
+from salesops.targets.models import PlanStatus, PotentialIndex, TargetMonth, TargetNode, TargetPlan
+from salesops.targets.potential import potential_import
 from salesops.web.lists import Column, list_page
 from salesops.web.templatetags.salesops import pct_text
 
@@ -259,7 +263,8 @@ def plans(request):
         Column("owner", gettext_lazy("Owner"), lambda p: p.owner.get_full_name() or p.owner.username,
                sort="owner__username"),
     ]
-    actions = ([{"url": reverse("targets:plan-new"), "label": _("New plan")}]
+    actions = ([{"url": reverse("targets:plan-new"), "label": _("New plan")},
+                {"url": reverse("targets:potential"), "label": _("Potential tables")}]
                if access.can_edit(request.user) else [])
     return list_page(request, title=_("Target plans"), queryset=queryset, columns=columns, default_sort="-fiscal_year",
                      filename="target-plans", actions=actions)
@@ -558,9 +563,9 @@ def plan_attainment_page(request, pk: int):
     today = _today()
     code = request.GET.get("period") or default_period_code(plan, calendar, today)
     try:
-        period = calendar.parse(code)
+        period = parse_period(code, calendar, today)
     except ValueError:
-        messages.error(request, _("“%(code)s” is not a period code (e.g. 2026-03, 2026-Q1, 2026-H1, FY2026).") % {
+        messages.error(request, _("“%(code)s” is not a period code (e.g. 2026-03, 2026-Q1, 2026-H1, FY2026, YTD).") % {
             "code": code})
         period = calendar.parse(default_period_code(plan, calendar, today))
     result = plan_attainment(plan, period, today)
@@ -667,3 +672,30 @@ def plan_import(request, pk: int):
         for message in report.warnings:
             messages.warning(request, message)
     return redirect("targets:plan", pk=plan.pk)
+
+
+# -- potential tables -----------------------------------------------------------------------------------------
+@login_required
+def potential_tables(request):
+    """The potential tables (e.g. market size by region) the potential method reads; ops/admin replace them."""
+    access.require(access.can_edit(request.user))
+    form = forms.PotentialUploadForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / Path(upload.name).name
+            with path.open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            saved, errors = potential_import(actor=request.user, name=form.cleaned_data["name"], path=path,
+                                             encoding=form.cleaned_data["encoding"] or None,
+                                             sheet=form.cleaned_data["sheet"] or None)
+        if not errors:
+            messages.success(request, _("Table %(name)s saved with %(n)d rows.") % {
+                "name": form.cleaned_data["name"], "n": saved})
+            return redirect("targets:potential")
+    tables = (PotentialIndex.objects.values("name", "dimension").annotate(rows=Count("id"), total=Sum("value"))
+              .order_by("name", "dimension"))
+    return TemplateResponse(request, "targets/potential.html", {"form": form, "errors": errors, "tables": tables,
+                                                                "dimensions": DIMENSIONS})
