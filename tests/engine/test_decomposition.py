@@ -327,3 +327,12 @@ def test_a_missing_table_is_one_problem_not_one_per_member():
     with pytest.raises(PlanError) as exc:
         decompose(plan(100, Level("p", Method.MANUAL)), Inputs(children, manual={("A",): D(100)}))
     assert problems(exc) == ["B: has no manual value; level 1 is typed by hand"]
+
+
+def test_net_negative_history_gets_no_share_with_a_warning():
+    # Y returned more than it sold over the window: no historical share, the plan still computes
+    history = History.from_records([(("X",), "2025-12", D(3)), (("Y",), "2025-12", D(-1))])
+    level = Level("k", Method.HISTORICAL, window=1)
+    result = decompose(plan(1000, level, unit=D(1)), Inputs({(): ["X", "Y"]}, history))
+    assert (result.value(("X",)), result.value(("Y",))) == (D(1000), D(0))
+    assert "returns above sales" in str(result.warnings[0]) and result.warnings[0].path == ("Y",)

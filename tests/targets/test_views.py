@@ -395,7 +395,9 @@ def test_attainment_takes_any_period_code_and_refuses_nonsense(plan, q1_sale, cl
 @time_machine.travel(dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC), tick=False)
 def test_a_rep_sees_only_their_own_attainment(plan, q1_sale, client_for, rep_bob):
     html = client_for(rep_bob).get(url("targets:plan-attainment", plan)).content.decode()
-    assert names_in(html) == {"张伟"} and 'data-testid="unallocated"' not in html
+    # his own node, with his own team named as its context in the behind-pace list; nobody else's
+    assert names_in(html) == {"张伟", "华南一组"} and 'data-testid="unallocated"' not in html
+    assert "李丽" not in html and "华东一组" not in html
 
 
 # -- Excel ------------------------------------------------------------------------------------------------

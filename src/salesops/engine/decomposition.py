@@ -679,13 +679,15 @@ class _Run:
             weights = [Fraction(sum(cells, Decimal(0))) for cells in per_period]
         else:
             weights = self._average_of_proportions(per_period)
-        bad = [(p, w) for p, w in zip(paths, weights, strict=True) if w < 0]
-        for path, weight in bad:
-            self.errors.append(Problem(path, (
-                f"its history over the window gives a negative weight ({fraction_text(weight)}); negative weights "
-                f"are refused"
-            )))
-        return None if bad else weights
+        # Net history can fall below zero when returns exceed sales over the window: that is data, not a typed
+        # weight, so the member gets no historical share (with a warning) instead of stopping the whole plan.
+        for path, weight in zip(paths, weights, strict=True):
+            if weight < 0:
+                self.warnings.append(Problem(path, (
+                    f"its history over the window is negative ({fraction_text(weight)}: returns above sales); it "
+                    f"gets no historical share"
+                )))
+        return [max(w, Fraction(0)) for w in weights]
 
     @staticmethod
     def _average_of_proportions(per_period: list[list[Decimal]]) -> list[Fraction]:

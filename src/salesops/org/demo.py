@@ -870,17 +870,21 @@ def _write_lines(plan: _Plan, customers: list[Customer], products: list[Product]
 
 # -- wiping ------------------------------------------------------------------------------------------------
 def wipe(progress: Progress = _noop) -> None:
-    """Delete all organisation data (every table of the org app but the company row, which is reset), the demo
-    users and the audit log. Raw deletes: the collector would load a million lines into memory first."""
+    """Delete all organisation data (every table of the org app but the company row, which is reset), what the
+    apps built on it hold (target plans, import history), the demo users and the audit log. Raw deletes: the
+    collector would load a million lines into memory first."""
     User = get_user_model()  # noqa: N806 - Django's idiom
     qn = connection.ops.quote_name
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {qn(AuditEvent._meta.db_table)}")  # noqa: S608 - table names from models
-                for model in reversed(list(apps.get_app_config("org").get_models())):  # children first
-                    if model is not Company:
-                        cursor.execute(f"DELETE FROM {qn(model._meta.db_table)}")  # noqa: S608
+                for label in ("targets", "imports", "org"):  # apps that refer to the organisation first
+                    if not apps.is_installed(f"salesops.{label}"):
+                        continue
+                    for model in reversed(list(apps.get_app_config(label).get_models())):  # children first
+                        if model is not Company:
+                            cursor.execute(f"DELETE FROM {qn(model._meta.db_table)}")  # noqa: S608
             User.objects.filter(username__in=DEMO_USERNAMES).delete()
             Company.objects.all().delete()
     except IntegrityError as error:

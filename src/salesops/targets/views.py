@@ -572,11 +572,22 @@ def plan_attainment_page(request, pk: int):
     tree = PlanTree.load(plan, segments)
     fmt = formatter(plan, company)
     people = visible_salesperson_ids(request.user)
+    by_pk = {n.pk: n for n in tree.all_nodes}
+
+    def context(node) -> str:
+        """The names above a node (below the total): the same person appears under each product line or region."""
+        names, parent = [], by_pk.get(node.parent_id)
+        while parent is not None and parent.parent_id is not None:
+            names.append(parent.name)
+            parent = by_pk.get(parent.parent_id)
+        return " / ".join(reversed(names))
+
     rows, behind = [], []
     for node in tree.nodes:
         p = result.progress[node.pk]
         row = {
-            "key": node.key, "name": node.name, "level": node.level, "indent": node.level * 18,
+            "key": node.key, "name": node.name, "context": context(node), "level": node.level,
+            "indent": node.level * 18,
             "target": fmt(p.target), "actual": fmt(p.actual), "attainment": pct_text(p.attainment),
             "time_progress": pct_text(p.time_progress),
             "projected": fmt(p.projected) if p.projected is not None else "—",

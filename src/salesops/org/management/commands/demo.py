@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -44,6 +45,12 @@ class Command(BaseCommand):
                     "password": demo.DEMO_PASSWORD, "users": ", ".join(demo.DEMO_USERNAMES)})
             elif not scale:
                 say(_("The demo company is already loaded; nothing to do (use --reset to regenerate it)."))
+            if apps.is_installed("salesops.targets"):
+                from salesops.targets.demo import create_demo_plan
+
+                plan = create_demo_plan()
+                if plan is not None:
+                    say(_("Target plan %(name)s: %(nodes)s nodes.") % {"name": plan.name, "nodes": plan.nodes.count()})
             if scale:
                 scaled = demo.add_scale_lines(scale, seed=seed, progress=say)
                 say(_("Added %(lines)s order lines and %(credits)s credits: inserted in %(insert).1f s, monthly "
