@@ -14,7 +14,7 @@ from salesops.core.models import AuditEvent
 from salesops.org import services as org
 from salesops.targets import services as targets
 from salesops.targets.attainment import plan_attainment
-from salesops.targets.models import TargetMonth, TargetNode
+from salesops.targets.models import TargetMonth, TargetNode, TargetPlan
 
 D = Decimal
 LEVELS = [{"dimension": "team", "depth": 1, "method": "equal"},
@@ -215,3 +215,14 @@ def test_year_to_date_is_a_period_too(world):
     assert (ytd.start, ytd.end) == (dt.date(2026, 1, 1), dt.date(2026, 4, 1))
     with pytest.raises(ValueError):
         parse_period("2026-Q9", world.company.calendar, dt.date(2026, 3, 10))
+
+
+def test_changing_the_levels_makes_the_next_lock_reread_the_organisation(plan, ops_olivia):
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    assert TargetPlan.objects.get(pk=plan.pk).inputs
+    targets.plan_update(actor=ops_olivia, plan=plan, levels=[LEVELS[0]])
+    assert TargetPlan.objects.get(pk=plan.pk).inputs == {}
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    team_a = plan.nodes.get(name="华东一组")
+    targets.node_lock(actor=ops_olivia, node=team_a, value=D("600000.00"))
+    assert plan.nodes.get(name="华南一组").value == D("400000.00") and plan.nodes.filter(level=2).count() == 0

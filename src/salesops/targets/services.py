@@ -97,6 +97,12 @@ def check_seasonality(config: dict) -> dict:
     return config
 
 
+SNAPSHOT_INPUTS = {"levels", "metric", "fiscal_year", "seasonality"}
+
+
+def _audited(plan: TargetPlan) -> dict:
+    """The plan's fields for the audit log, without the (large, derived) allocation snapshot."""
+    return audit.snapshot(plan, [f.attname for f in TargetPlan._meta.concrete_fields if f.name != "inputs"])
 PLAN_FIELDS = ("name", "metric", "fiscal_year", "total", "unit", "specific", "measure", "achievable", "relevant",
                "deadline", "assumptions", "levels", "seasonality", "behind_threshold")
 
@@ -113,7 +119,7 @@ def plan_create(*, actor, **fields) -> TargetPlan:
     plan.save(update_fields=["family"])
     TargetNode.objects.create(plan=plan, key="", level=0, name=plan.name, value=plan.total, exact=str(plan.total),
                               method="total")
-    audit.record(actor=actor, event="target_plan.created", subject=plan, new=audit.snapshot(plan))
+    audit.record(actor=actor, event="target_plan.created", subject=plan, new=_audited(plan))
     return plan
 
 
@@ -125,12 +131,16 @@ def plan_update(*, actor, plan: TargetPlan, **fields) -> TargetPlan:
         check_levels(fields["levels"])
     if "seasonality" in fields:
         check_seasonality(fields["seasonality"])
-    old = audit.snapshot(plan)
+    old = _audited(plan)
     for name, value in fields.items():
         setattr(plan, name, value)
     plan.full_clean()
-    plan.save(update_fields=list(fields))
-    before, after = audit.diff(old, audit.snapshot(plan))
+    changed = list(fields)
+    if SNAPSHOT_INPUTS & set(fields):  # what the last allocation read no longer fits: the next one re-reads
+        plan.inputs = {}
+        changed.append("inputs")
+    plan.save(update_fields=changed)
+    before, after = audit.diff(old, _audited(plan))
     if before or after:
         audit.record(actor=actor, event="target_plan.updated", subject=plan, old=before, new=after)
     return plan
