@@ -431,18 +431,23 @@ def node_lock(request, pk: int):
     return _tree_response(request, plan, segments, errors=errors, warnings=warnings, error_key=node.key)
 
 
-@login_required
-@require_POST
-def node_unlock(request, pk: int):
+def _editor_node_action(request, pk: int, run):
+    """An editor's action on one node (``run(node)`` returns the re-balance warnings); answers with the table."""
     plan, segments = _plan(request, pk)
     access.require(access.can_edit(request.user))
     node = access.access_node_by_key(request.user, plan, _key(request))
     errors, warnings = [], []
     try:
-        warnings = services.node_unlock(actor=request.user, node=node)
+        warnings = run(node)
     except ValidationError as error:
         errors = _messages_of(error)
     return _tree_response(request, plan, segments, errors=errors, warnings=warnings, error_key=node.key)
+
+
+@login_required
+@require_POST
+def node_unlock(request, pk: int):
+    return _editor_node_action(request, pk, lambda node: services.node_unlock(actor=request.user, node=node))
 
 
 @login_required
@@ -469,15 +474,7 @@ def node_commit(request, pk: int):
 @login_required
 @require_POST
 def node_accept(request, pk: int):
-    plan, segments = _plan(request, pk)
-    access.require(access.can_edit(request.user))
-    node = access.access_node_by_key(request.user, plan, _key(request))
-    errors, warnings = [], []
-    try:
-        warnings = services.node_accept_commit(actor=request.user, node=node)
-    except ValidationError as error:
-        errors = _messages_of(error)
-    return _tree_response(request, plan, segments, errors=errors, warnings=warnings, error_key=node.key)
+    return _editor_node_action(request, pk, lambda node: services.node_accept_commit(actor=request.user, node=node))
 
 
 # -- version diff -----------------------------------------------------------------------------------------
