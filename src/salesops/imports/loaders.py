@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -141,7 +142,7 @@ def person_ref() -> Ref:
     )
 
 
-class Loader:
+class Loader(ABC):
     kind: str
     summarise_creates = False
 
@@ -210,11 +211,13 @@ class Loader:
                 "unchanged": self.unchanged})
 
     # -- the interface ---------------------------------------------------------------------------------------
+    @abstractmethod
     def validate(self, rows: Sequence[tuple[int, dict]]) -> None:
-        raise NotImplementedError
+        """Check every row, recording every error; decide what to create, update or leave."""
 
+    @abstractmethod
     def write(self) -> None:
-        raise NotImplementedError
+        """Write what ``validate`` decided (called only when there is no error)."""
 
 
 def mf(model, name):
@@ -244,8 +247,9 @@ class KeyedLoader(Loader):
     key: str
     create_defaults: dict = {}
 
+    @abstractmethod
     def clean(self, rowno: int, raw: dict) -> dict | None:
-        raise NotImplementedError
+        """One row's record by our field names, or None after recording its errors."""
 
     def prepare(self, rows: Sequence[tuple[int, dict]]) -> None:
         """Preload lookups for ``clean``."""

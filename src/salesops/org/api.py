@@ -26,7 +26,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import MethodNotAllowed, ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -218,10 +218,13 @@ class VisibleServiceMixin:
         return qs
 
     def service_create(self, data: dict):
-        raise NotImplementedError
+        """Create through the app's service (each writable viewset overrides this)."""
+        raise MethodNotAllowed(self.request.method)
 
     def service_update(self, instance, data: dict):
-        raise NotImplementedError
+        """Update through the app's service; viewsets whose records are never edited (a return is a new line)
+        keep this refusal."""
+        raise MethodNotAllowed(self.request.method)
 
     def _reload(self, obj):
         # Re-read through the visible queryset so the response shows what this user may see, as a GET would.
