@@ -1055,10 +1055,10 @@ def _reserve_ids(table: str, n: int) -> int:
         return max(top, row[0] if row else 0) + 1
 
 
-def _insert_sql(table: str, columns: Sequence[str], placeholder: str) -> str:
+def _insert_sql(table: str, columns: Sequence[str], param_mark: str) -> str:
     qn = connection.ops.quote_name
     return (f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608 - names from the model
-            f"VALUES ({', '.join([placeholder] * len(columns))})")
+            f"VALUES ({', '.join([param_mark] * len(columns))})")
 
 
 @contextmanager
