@@ -226,3 +226,22 @@ def test_changing_the_levels_makes_the_next_lock_reread_the_organisation(plan, o
     team_a = plan.nodes.get(name="华东一组")
     targets.node_lock(actor=ops_olivia, node=team_a, value=D("600000.00"))
     assert plan.nodes.get(name="华南一组").value == D("400000.00") and plan.nodes.filter(level=2).count() == 0
+
+
+def test_a_product_level_splits_inside_its_category(world, ops_olivia):
+    # Given a second software product and one hardware product, with 2025 sales only on SW-1
+    hardware = org.tree_node_create(actor=None, model=type(world.category), name="硬件", code="HW")
+    org.product_create(actor=None, sku="SW-2", name="BI 套件", category=world.category, list_price=D("10.00"),
+                       standard_cost=D("1.00"))
+    org.product_create(actor=None, sku="HW-1", name="服务器", category=hardware, list_price=D("10.00"),
+                       standard_cost=D("1.00"))
+    plan = targets.plan_create(actor=ops_olivia, name="产品", fiscal_year=2026, total=D("1000.00"), levels=[
+        {"dimension": "category", "depth": 0, "method": "equal"},
+        {"dimension": "product", "method": "historical", "window": 12}], seasonality={"source": "flat"})
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    # Then software's half goes to SW-1 (all its history) and hardware's half to HW-1, its only product
+    assert {n.name: n.value for n in plan.nodes.filter(level=2)} == {
+        "SW-1 CRM 套件": D("500.00"), "SW-2 BI 套件": D("0.00"), "HW-1 服务器": D("500.00")}
+    result = plan_attainment(plan, world.company.calendar.parse("FY2025"), dt.date(2025, 12, 31))
+    by_name = {n.name: result.progress[pk].actual for pk, n in result.nodes.items()}
+    assert by_name["SW-1 CRM 套件"] == D("3000.00") and by_name["软件"] == D("3000.00")

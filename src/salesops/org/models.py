@@ -312,7 +312,7 @@ class Payment(models.Model):
 
 
 class SalesMonthly(models.Model):
-    """Credited sales per salesperson, month, customer region, customer segment and product category: the cube that
+    """Credited sales per salesperson, month, customer region, customer segment and product (with its category): the cube that
     home pages, rankings and target attainment read, never the lines. ``org.services.sales_monthly_refresh`` keeps
     it whenever order lines (or a customer's region/segment, or a product's category) change. ``quantity`` is the
     credited share of units (quantity × split %); ``new_customers`` the credited share of customers won: a
@@ -323,6 +323,7 @@ class SalesMonthly(models.Model):
     region = models.ForeignKey(Region, null=True, on_delete=models.CASCADE, related_name="+")
     segment = models.ForeignKey(CustomerSegment, null=True, on_delete=models.CASCADE, related_name="+")
     category = models.ForeignKey(ProductCategory, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     net_amount = MoneyField()
     cost = MoneyField()
     quantity = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal(0))

@@ -426,9 +426,10 @@ def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None, people: It
     t = {m.__name__: m._meta.db_table for m in (SalesMonthly, OrderCredit, OrderLine, Customer, Product)}
     reversal = ", ".join(f"'{s}'" for s in REVERSAL_STATUSES)
     sql = f"""
-        INSERT INTO {t["SalesMonthly"]} (salesperson_id, month, region_id, segment_id, category_id, net_amount, cost,
+        INSERT INTO {t["SalesMonthly"]} (salesperson_id, month, region_id, segment_id, category_id, product_id,
+                                         net_amount, cost,
                                          quantity, new_customers, lines)
-        SELECT c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id, SUM(c.amount), SUM(c.cost),
+        SELECT c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id, p.id, SUM(c.amount), SUM(c.cost),
                SUM(l.quantity * c.split_pct / 100.0),
                SUM(CASE WHEN f.id IS NULL THEN 0 ELSE c.split_pct / 100.0 END), COUNT(*)
         FROM {t["OrderCredit"]} c
@@ -442,7 +443,7 @@ def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None, people: It
             ) firsts WHERE n = 1
         ) f ON f.id = l.id
         {"WHERE " + " AND ".join(conditions) if conditions else ""}
-        GROUP BY c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id
+        GROUP BY c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id, p.id
     """  # noqa: S608 - table names from model metadata; values are bound parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,7 +1,7 @@
 """Dimensions a plan can be decomposed along, and how sales map onto them.
 
 A level is one dimension at one depth of its tree: ``category`` (product categories), ``region``, ``segment``
-(customer segments), ``team`` (sales teams) or ``salesperson``. For the trees, ``depth`` is the absolute depth of
+(customer segments), ``team`` (sales teams), or one of the flat dimensions ``product`` and ``salesperson``. For the trees, ``depth`` is the absolute depth of
 the nodes used (0 = the roots; e.g. 全国 is depth 0 and 华东 depth 1). Sales in the cube are attributed to the
 member that contains them: a sale in 上海 belongs to 华东 at depth 1. A salesperson's sales in a month belong to
 the team of the assignment in effect on the first day of that month (or the first one that starts in the month).
@@ -26,6 +26,7 @@ from salesops.engine.periods import Period, add_months
 from salesops.org.models import (
     Assignment,
     CustomerSegment,
+    Product,
     ProductCategory,
     Region,
     Salesperson,
@@ -35,6 +36,7 @@ from salesops.org.models import (
 TREES = {"category": ProductCategory, "region": Region, "segment": CustomerSegment, "team": Team}
 DIMENSIONS = {
     "category": _("Product category"),
+    "product": _("Product"),
     "region": _("Region"),
     "segment": _("Customer segment"),
     "team": _("Sales team"),
@@ -58,6 +60,7 @@ class Context:
     depth_nodes: dict[tuple[str, int], list[int]]  # (dimension, depth) -> node ids in tree order
     assignments: list[Assignment]
     people: dict[int, Salesperson]
+    products: dict[int, int]  # active product id -> its category id
 
     @classmethod
     def load(cls, year: Period) -> Context:
@@ -72,13 +75,24 @@ class Context:
                            .order_by("salesperson_id", "start_date"))
         people = {p.pk: p for p in Salesperson.objects.all()}
         names["salesperson"] = {pk: p.name for pk, p in people.items()}
-        return cls(year, paths, names, depth_nodes, assignments, people)
+        products = {}
+        names["product"] = {}
+        for pk, sku, name, category, active in Product.objects.order_by("sku").values_list(
+                "pk", "sku", "name", "category_id", "active"):
+            names["product"][pk] = f"{sku} {name}"
+            if active:
+                products[pk] = category
+        return cls(year, paths, names, depth_nodes, assignments, people, products)
 
     # -- members ------------------------------------------------------------------------------------------
     def members(self, dimension: str, depth: int, ancestors: Iterable[tuple[str, int]]) -> list[int]:
         ancestors = list(ancestors)
         if dimension == "salesperson":
             return self._people_under(ancestors)
+        if dimension == "product":  # the active products, inside the nearest category above when there is one
+            categories = [self.paths["category"][m] for d, m in ancestors if d == "category"]
+            return [pk for pk, category in self.products.items()
+                    if not categories or self.paths["category"][category].startswith(categories[-1])]
         nodes = self.depth_nodes.get((dimension, depth), [])
         for dim, member in ancestors:
             if dim == dimension:  # the same tree higher up: stay inside its subtree
@@ -139,13 +153,16 @@ class Context:
     def mapper(self, levels: list[tuple[str, int]]):
         """For a plan's levels: the cube fields to read (salesperson_id and month first) and a function from a row
         of those fields to the tuple of members (None where a row falls outside the plan's dimensions)."""
-        fields = ["salesperson_id", "month"] + sorted({f"{d}_id" for d, _depth in levels if d in TREES and d != "team"})
+        fields = ["salesperson_id", "month"] + sorted(
+            {f"{d}_id" for d, _depth in levels if (d in TREES and d != "team") or d == "product"})
         index = {f: i for i, f in enumerate(fields)}
         teams: dict[tuple[int, object], int | None] = {}
         steps = []
         for dim, depth in levels:
             if dim == "salesperson":
                 steps.append(lambda row: row[0])
+            elif dim == "product":
+                steps.append(lambda row, i=index["product_id"]: row[i] if row[i] in self.products else None)
             elif dim == "team":
                 ancestors = self.at_depth("team", depth)
 
@@ -163,13 +180,3 @@ class Context:
         def members(row) -> tuple:
             return tuple(step(row) for step in steps)
         return fields, members
-
-    def member_of(self, dimension: str, depth: int, row: dict) -> int | None:
-        """The member of a level that a cube row (salesperson_id, month, region_id, segment_id, category_id) falls in."""
-        if dimension == "salesperson":
-            return row["salesperson_id"]
-        if dimension == "team":
-            team = self.team_of(row["salesperson_id"], row["month"])
-            return ancestor_at(self.paths["team"][team], depth) if team else None
-        node = row[f"{dimension}_id"]
-        return ancestor_at(self.paths[dimension][node], depth) if node else None
