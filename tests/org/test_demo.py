@@ -272,3 +272,16 @@ def test_demo_accounts_sign_in_with_their_roles(client):
     assert {this_month, this_month.replace(year=this_month.year - 1)} <= months
     span = OrderLine.objects.aggregate(a=Min("date"), b=Max("date"))
     assert span["a"].year == today.year - 2 and span["b"] <= today
+
+
+def test_the_biggest_customers_are_key_accounts_in_the_cube():
+    from django.db.models import Sum
+
+    load()
+    keys = set(Customer.objects.filter(key_account=True).values_list("pk", flat=True))
+    assert len(keys) == demo.KEY_ACCOUNTS
+    biggest = OrderLine.objects.values("customer_id").annotate(s=Sum("net_amount")).order_by("-s").first()["customer_id"]
+    assert biggest in keys
+    from salesops.org.models import SalesMonthly
+
+    assert set(SalesMonthly.objects.exclude(key_customer=None).values_list("key_customer_id", flat=True)) <= keys

@@ -245,3 +245,17 @@ def test_a_product_level_splits_inside_its_category(world, ops_olivia):
     result = plan_attainment(plan, world.company.calendar.parse("FY2025"), dt.date(2025, 12, 31))
     by_name = {n.name: result.progress[pk].actual for pk, n in result.nodes.items()}
     assert by_name["SW-1 CRM 套件"] == D("3000.00") and by_name["软件"] == D("3000.00")
+
+
+def test_key_customers_are_a_level_with_the_others_together(world, ops_olivia):
+    # Given 甲公司 is a key account (its 2025 lines: A1 1,000.00 and S1 1,000.00) and 乙公司 is not (B1 1,000.00)
+    org.customer_update(actor=None, customer=world.customers.a, key_account=True)
+    plan = targets.plan_create(actor=ops_olivia, name="大客户", fiscal_year=2026, total=D("3000.00"), levels=[
+        {"dimension": "customer", "method": "historical", "window": 12}], seasonality={"source": "flat"})
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    # Then the key account gets two thirds by history and "other customers" the rest
+    assert {n.key: n.value for n in plan.nodes.filter(level=1)} == {
+        f"customer:{world.customers.a.pk}": D("2000.00"), "customer:0": D("1000.00")}
+    result = plan_attainment(plan, world.company.calendar.parse("FY2025"), dt.date(2025, 12, 31))
+    actual = {n.key: result.progress[pk].actual for pk, n in result.nodes.items()}
+    assert actual[f"customer:{world.customers.a.pk}"] == D("2000.00") and actual["customer:0"] == D("1000.00")

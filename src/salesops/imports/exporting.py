@@ -193,7 +193,8 @@ _SPECS: dict[str, tuple[type[Model], list[tuple[str, str]], list[str]]] = {
     # kind: (model, [(column, values() key)], ordering)
     ImportKind.CUSTOMERS: (Customer, [("external_id", "external_id"), ("name", "name"), ("segment", "segment__code"),
                                       ("region", "region__code"), ("industry", "industry"),
-                                      ("owner", "owner__employee_no")], ["external_id"]),
+                                      ("owner", "owner__employee_no"), ("key_account", "key_account")],
+                           ["external_id"]),
     ImportKind.PRODUCTS: (Product, [("sku", "sku"), ("name", "name"), ("category", "category__code"),
                                     ("list_price", "list_price"), ("standard_cost", "standard_cost"), ("unit", "unit"),
                                     ("active", "active")], ["sku"]),

@@ -66,6 +66,7 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         F("industry", gettext_lazy("Industry"), False, TEXT, "行业", "所属行业", "industry"),
         F("owner", gettext_lazy("Owner"), False, PERSON, "负责人", "客户经理", "销售员", "业务员", "工号", "owner",
           "account owner", "sales rep"),
+        F("key_account", gettext_lazy("Key account"), False, BOOL, "重点客户", "大客户标记", "key account", "key"),
     ),
     ImportKind.PRODUCTS: (
         F("sku", gettext_lazy("SKU"), True, TEXT, *_PRODUCT_REF[:-1]),

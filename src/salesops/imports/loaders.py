@@ -332,6 +332,7 @@ class CustomerLoader(KeyedLoader):
             ("region", "region_id", self.regions.get, {}),
             ("industry", "industry", None, optional_text(Customer, "industry")),
             ("owner", "owner_id", self.people.get, {}),
+            ("key_account", "key_account", parse_bool, {"default": False}),
         ])
 
 

@@ -33,6 +33,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -735,6 +736,9 @@ def load_demo(*, seed: int = 42, language: str = "zh-hans", size: DemoSize = FUL
                       seconds=time.perf_counter() - started)
 
 
+KEY_ACCOUNTS = 20
+
+
 def _write(plan: _Plan, language: str, seed: int, progress: Progress) -> None:
     def pick(pair):
         return pair[1] if language == "en" else pair[0]
@@ -816,6 +820,10 @@ def _write(plan: _Plan, language: str, seed: int, progress: Progress) -> None:
     _write_lines(plan, customers, products, people)
     progress(_("Wrote %(lines)s order lines, %(payments)s payments.") % {
         "lines": len(plan.lines), "payments": len(plan.payments)})
+    # The biggest customers over the years are the key accounts (their own level in target plans).
+    top = (OrderLine.objects.values("customer_id").annotate(s=Sum("net_amount")).order_by("-s", "customer_id")
+           .values_list("customer_id", flat=True)[:KEY_ACCOUNTS])
+    Customer.objects.filter(pk__in=list(top)).update(key_account=True)
     org.sales_monthly_refresh()
     audit.record(actor=None, event="demo.loaded", subject=company,
                  new={"seed": seed, "language": language, "today": plan.today, "lines": len(plan.lines),

@@ -52,7 +52,7 @@ class ProductForm(forms.ModelForm):
 class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
-        fields = ["external_id", "name", "segment", "region", "industry", "owner"]
+        fields = ["external_id", "name", "segment", "region", "industry", "owner", "key_account"]
 
 
 class SalespersonForm(forms.ModelForm):

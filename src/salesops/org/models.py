@@ -226,6 +226,8 @@ class Customer(models.Model):
     owner = models.ForeignKey(
         Salesperson, verbose_name=_("owner"), null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
     )
+    key_account = models.BooleanField(_("key account"), default=False,
+                                      help_text=_("Key accounts can be their own level in target plans."))
 
     class Meta:
         ordering = ["name"]
@@ -315,7 +317,8 @@ class SalesMonthly(models.Model):
     """Credited sales per salesperson, month, customer region, customer segment and product (with its category): the cube that
     home pages, rankings and target attainment read, never the lines. ``org.services.sales_monthly_refresh`` keeps
     it whenever order lines (or a customer's region/segment, or a product's category) change. ``quantity`` is the
-    credited share of units (quantity × split %); ``new_customers`` the credited share of customers won: a
+    credited share of units (quantity × split %); ``key_customer`` the customer when it is a key account (else
+    empty, so the cube stays small); ``new_customers`` the credited share of customers won: a
     customer's first order line (earliest date, then id; returns and cancellations excluded) counts 1 × split %."""
 
     salesperson = models.ForeignKey(Salesperson, on_delete=models.CASCADE, related_name="monthly")
@@ -324,6 +327,7 @@ class SalesMonthly(models.Model):
     segment = models.ForeignKey(CustomerSegment, null=True, on_delete=models.CASCADE, related_name="+")
     category = models.ForeignKey(ProductCategory, on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    key_customer = models.ForeignKey(Customer, null=True, on_delete=models.CASCADE, related_name="+")
     net_amount = MoneyField()
     cost = MoneyField()
     quantity = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal(0))

@@ -187,6 +187,7 @@ def customer_create(*, actor, **fields) -> Customer:
 @transaction.atomic
 def customer_update(*, actor, customer: Customer, **fields) -> Customer:
     moved = any(name in fields and _pk(fields[name]) != getattr(customer, f"{name}_id") for name in ("region", "segment"))
+    moved = moved or ("key_account" in fields and bool(fields["key_account"]) != customer.key_account)
     customer = _update(actor, customer, **fields)
     if moved:
         _refresh_months_of(OrderLine.objects.filter(customer=customer))
@@ -427,9 +428,10 @@ def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None, people: It
     reversal = ", ".join(f"'{s}'" for s in REVERSAL_STATUSES)
     sql = f"""
         INSERT INTO {t["SalesMonthly"]} (salesperson_id, month, region_id, segment_id, category_id, product_id,
-                                         net_amount, cost,
+                                         key_customer_id, net_amount, cost,
                                          quantity, new_customers, lines)
-        SELECT c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id, p.id, SUM(c.amount), SUM(c.cost),
+        SELECT c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id, p.id,
+               CASE WHEN cu.key_account THEN cu.id END, SUM(c.amount), SUM(c.cost),
                SUM(l.quantity * c.split_pct / 100.0),
                SUM(CASE WHEN f.id IS NULL THEN 0 ELSE c.split_pct / 100.0 END), COUNT(*)
         FROM {t["OrderCredit"]} c
@@ -443,7 +445,8 @@ def sales_monthly_refresh(*, months: Iterable[dt.date] | None = None, people: It
             ) firsts WHERE n = 1
         ) f ON f.id = l.id
         {"WHERE " + " AND ".join(conditions) if conditions else ""}
-        GROUP BY c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id, p.id
+        GROUP BY c.salesperson_id, {month}, cu.region_id, cu.segment_id, p.category_id, p.id,
+                 CASE WHEN cu.key_account THEN cu.id END
     """  # noqa: S608 - table names from model metadata; values are bound parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,7 +1,8 @@
 """Dimensions a plan can be decomposed along, and how sales map onto them.
 
 A level is one dimension at one depth of its tree: ``category`` (product categories), ``region``, ``segment``
-(customer segments), ``team`` (sales teams), or one of the flat dimensions ``product`` and ``salesperson``. For the trees, ``depth`` is the absolute depth of
+(customer segments), ``team`` (sales teams), or one of the flat dimensions ``product``, ``customer`` (the key
+accounts, one member each, plus "other customers", member 0, for everyone else) and ``salesperson``. For the trees, ``depth`` is the absolute depth of
 the nodes used (0 = the roots; e.g. 全国 is depth 0 and 华东 depth 1). Sales in the cube are attributed to the
 member that contains them: a sale in 上海 belongs to 华东 at depth 1. A salesperson's sales in a month belong to
 the team of the assignment in effect on the first day of that month (or the first one that starts in the month).
@@ -25,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from salesops.engine.periods import Period, add_months
 from salesops.org.models import (
     Assignment,
+    Customer,
     CustomerSegment,
     Product,
     ProductCategory,
@@ -37,6 +39,7 @@ TREES = {"category": ProductCategory, "region": Region, "segment": CustomerSegme
 DIMENSIONS = {
     "category": _("Product category"),
     "product": _("Product"),
+    "customer": _("Key customer"),
     "region": _("Region"),
     "segment": _("Customer segment"),
     "team": _("Sales team"),
@@ -61,6 +64,7 @@ class Context:
     assignments: list[Assignment]
     people: dict[int, Salesperson]
     products: dict[int, int]  # active product id -> its category id
+    key_customers: dict[int, tuple[int | None, int | None]]  # key account id -> (region id, segment id)
 
     @classmethod
     def load(cls, year: Period) -> Context:
@@ -82,13 +86,27 @@ class Context:
             names["product"][pk] = f"{sku} {name}"
             if active:
                 products[pk] = category
-        return cls(year, paths, names, depth_nodes, assignments, people, products)
+        key_customers = {}
+        names["customer"] = {0: str(_("Other customers"))}
+        for pk, name, region, segment in Customer.objects.filter(key_account=True).order_by("name", "pk").values_list(
+                "pk", "name", "region_id", "segment_id"):
+            names["customer"][pk] = name
+            key_customers[pk] = (region, segment)
+        return cls(year, paths, names, depth_nodes, assignments, people, products, key_customers)
 
     # -- members ------------------------------------------------------------------------------------------
     def members(self, dimension: str, depth: int, ancestors: Iterable[tuple[str, int]]) -> list[int]:
         ancestors = list(ancestors)
         if dimension == "salesperson":
             return self._people_under(ancestors)
+        if dimension == "customer":  # key accounts inside the nearest region/segment above, then everyone else
+            regions = [self.paths["region"][m] for d, m in ancestors if d == "region"]
+            segments = [self.paths["segment"][m] for d, m in ancestors if d == "segment"]
+
+            def inside(node, dim, prefixes):
+                return not prefixes or (node is not None and self.paths[dim][node].startswith(prefixes[-1]))
+            return [pk for pk, (region, segment) in self.key_customers.items()
+                    if inside(region, "region", regions) and inside(segment, "segment", segments)] + [0]
         if dimension == "product":  # the active products, inside the nearest category above when there is one
             categories = [self.paths["category"][m] for d, m in ancestors if d == "category"]
             return [pk for pk, category in self.products.items()
@@ -154,13 +172,16 @@ class Context:
         """For a plan's levels: the cube fields to read (salesperson_id and month first) and a function from a row
         of those fields to the tuple of members (None where a row falls outside the plan's dimensions)."""
         fields = ["salesperson_id", "month"] + sorted(
-            {f"{d}_id" for d, _depth in levels if (d in TREES and d != "team") or d == "product"})
+            {f"{d}_id" for d, _depth in levels if (d in TREES and d != "team") or d == "product"}
+            | ({"key_customer_id"} if any(d == "customer" for d, _depth in levels) else set()))
         index = {f: i for i, f in enumerate(fields)}
         teams: dict[tuple[int, object], int | None] = {}
         steps = []
         for dim, depth in levels:
             if dim == "salesperson":
                 steps.append(lambda row: row[0])
+            elif dim == "customer":
+                steps.append(lambda row, i=index["key_customer_id"]: row[i] or 0)
             elif dim == "product":
                 steps.append(lambda row, i=index["product_id"]: row[i] if row[i] in self.products else None)
             elif dim == "team":

@@ -234,8 +234,9 @@ class PotentialUploadForm(forms.Form):
     name = forms.CharField(label=_("Table name"), max_length=100,
                            help_text=_("Levels with the potential method name this table. Importing replaces it."))
     file = forms.FileField(label=_("CSV or Excel file"),
-                           help_text=_("Columns: dimension (category, region, segment, team or salesperson), member "
-                                       "(code or name; employee number for salespeople), value."))
+                           help_text=_("Columns: dimension (category, product, customer, region, segment, team or "
+                                       "salesperson), member (code or name; SKU for products, customer number for key "
+                                       "accounts, employee number for salespeople), value."))
     encoding = forms.ChoiceField(label=_("Encoding (CSV)"), required=False,
                                  choices=[("", _("Detect")), ("utf-8", "UTF-8"), ("gbk", "GBK"), ("gb18030", "GB18030")])
     sheet = forms.CharField(label=_("Sheet (Excel)"), required=False)

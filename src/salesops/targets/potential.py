@@ -1,7 +1,8 @@
 """Potential tables (e.g. market size by region) for the potential and blend methods, imported from CSV or Excel.
 
-A file has the columns ``dimension`` (category, region, segment, team or salesperson), ``member`` (the tree
-node's code or name, or the salesperson's employee number or name) and ``value`` (a number ≥ 0); the table's
+A file has the columns ``dimension`` (category, product, customer, region, segment, team or salesperson), ``member``
+(the tree node's code or name, the product's SKU, the key account's customer number, or the salesperson's employee
+number; or a unique name) and ``value`` (a number ≥ 0); the table's
 name is chosen on import. Every bad row is reported with its row number and field; an import replaces the whole
 table or changes nothing.
 """
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from salesops.core import audit
 from salesops.imports.parsing import TableError, parse_decimal, read_table, text
 from salesops.imports.results import RowError
-from salesops.org.models import Salesperson
+from salesops.org.models import Customer, Product, Salesperson
 from salesops.targets.dimensions import DIMENSIONS, TREES
 from salesops.targets.models import PotentialIndex
 
@@ -28,6 +29,10 @@ def _lookup(dimension: str) -> dict[str, int | None]:
     """code and name → id (None for a name that is not unique)."""
     if dimension == "salesperson":
         rows = Salesperson.objects.values_list("employee_no", "name", "pk")
+    elif dimension == "product":
+        rows = Product.objects.values_list("sku", "name", "pk")
+    elif dimension == "customer":
+        rows = Customer.objects.filter(key_account=True).values_list("external_id", "name", "pk")
     else:
         rows = TREES[dimension].objects.values_list("code", "name", "pk")
     found: dict[str, int | None] = {}
