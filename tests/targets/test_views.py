@@ -63,7 +63,8 @@ def stored(plan) -> dict[str, Decimal]:
 
 def table_values(html: str) -> dict[str, Decimal]:
     """key → value of every row in a rendered tree table."""
-    rows = re.findall(r'<tr data-key="([^"]*)".*?data-value="([^"]+)"', html, flags=re.S)
+    rows = re.findall(r'<tr id="row-\d+"(?: hx-swap-oob="true")? data-key="([^"]*)".*?data-value="([^"]+)"', html,
+                      flags=re.S)
     return {key: D(value) for key, value in rows}
 
 
@@ -202,11 +203,16 @@ def test_it_refuses_the_plan_form_to_non_editors(plan, client_for, request, pers
 # -- the tree-table editor --------------------------------------------------------------------------------
 def test_a_lock_rebalances_and_the_returned_table_adds_up(plan, client_for, ops_olivia):
     amy = node(plan, "周敏")
-    response = client_for(ops_olivia).post(url("targets:node-lock", plan), {"key": amy.key, "value": "100000"}, **HTMX)
+    client = client_for(ops_olivia)
+    response = client.post(url("targets:node-lock", plan), {"key": amy.key, "value": "100000"}, **HTMX)
     html = response.content.decode()
-    assert response.status_code == 200 and html.lstrip().startswith('<div id="tree"')  # the partial only
-    values = table_values(html)
+    # only the rows that changed (Amy, Alice) and their ancestors come back, swapped out of band
+    assert response.status_code == 200 and response["HX-Reswap"] == "none"
+    returned = table_values(html)
     team_a = node(plan, "华东一组").key
+    assert set(returned) == {amy.key, node(plan, "李丽").key, team_a, ""}
+    assert 'hx-swap-oob="true"' in html and '<div id="tree"' not in html
+    values = table_values(client.get(url("targets:plan", plan)).content.decode())
     assert values[amy.key] == D("100000.00") and values[node(plan, "李丽").key] == D("400000.00")
     for key, value in values.items():  # every parent equals the sum of its children, on screen
         kids = [v for k, v in values.items() if k.rsplit("/", 1)[0] == key and k != key and "/" in k]
@@ -537,7 +543,8 @@ def test_the_months_toggle_renders_the_twelve_months_and_edits_keep_them(plan, c
     amy = node(plan, "周敏").key
     html = client.post(url("targets:node-lock", plan), {"key": amy, "value": "120000", "months": "1"},
                        **HTMX).content.decode()
-    assert html.count('<th class="num m">') == 12 and "¥10,000.00" in html  # Amy's 120,000.00 over 12 months
+    amy_row = html.split(f'data-key="{amy}"')[1].split("</tr>")[0]  # the changed rows keep their month cells
+    assert amy_row.count('<td class="num m">') == 12 and "¥10,000.00" in amy_row  # 120,000.00 over 12 months
 
 
 def test_a_commit_is_closed_once_the_plan_is_locked(plan, client_for, ops_olivia, manager_carol):

@@ -19,21 +19,28 @@
       var key = row.getAttribute("data-key");
       var level = Number(row.getAttribute("data-level"));
       if (inside !== null && !isDescendant(key, inside)) inside = null;
-      row.hidden = inside !== null || (maxLevel !== null && level > maxLevel);
+      var hide = inside !== null || (maxLevel !== null && level > maxLevel);
+      if (row.hidden !== hide) row.hidden = hide; // write only changes: a big table re-lays out on every write
       var twisty = row.querySelector(".twisty");
       var closed = collapsed.has(key) || (maxLevel !== null && level >= maxLevel);
       if (twisty && !twisty.classList.contains("leaf")) {
-        twisty.textContent = closed ? "▸" : "▾";
-        twisty.setAttribute("aria-expanded", closed ? "false" : "true");
+        var mark = closed ? "▸" : "▾";
+        if (twisty.textContent !== mark) {
+          twisty.textContent = mark;
+          twisty.setAttribute("aria-expanded", closed ? "false" : "true");
+        }
       }
       if (inside === null && collapsed.has(key)) inside = key;
     }
   }
 
+  var drawnFrom = null; // the data element last drawn: an edit that swaps only rows leaves it (and the chart) alone
+
   function drawTreemap() {
     var el = document.getElementById("treemap");
     var source = document.getElementById("treemap-data");
-    if (!el || !source || !window.echarts) return;
+    if (!el || !source || !window.echarts || source === drawnFrom) return;
+    drawnFrom = source;
     var toNumbers = function (items) {
       return items.map(function (item) {
         var out = { name: item.name, value: Number(item.value) };
@@ -97,6 +104,8 @@
 
   document.addEventListener("DOMContentLoaded", function () { apply(); drawTreemap(); });
   document.addEventListener("htmx:afterSwap", function () { apply(); drawTreemap(); });
+  // an edit answers with just the changed rows, swapped out of band: keep collapsed subtrees hidden
+  document.addEventListener("htmx:oobAfterSwap", function () { apply(); });
   window.addEventListener("resize", function () {
     var el = document.getElementById("treemap");
     var chart = el && window.echarts && window.echarts.getInstanceByDom(el);
