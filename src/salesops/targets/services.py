@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import uuid
 from decimal import Decimal
 from fractions import Fraction
 
@@ -414,30 +415,60 @@ def plan_allocate(*, actor, plan: TargetPlan, refresh: bool = True) -> list[str]
 
     ``refresh`` re-reads the organisation and the sales history; without it (a lock or an unlock) the inputs the
     last allocation read are reused, so siblings re-balance on the same weights and the edit is instant."""
-    plan = TargetPlan.objects.select_for_update().get(pk=plan.pk)
+    plan = TargetPlan.objects.select_for_update().defer("inputs").get(pk=plan.pk)
     _require_draft(plan)
     calendar = Company.current().calendar
-    if refresh or not plan.inputs:
-        inputs, names = gather_inputs(plan, Context.load(calendar.parse(f"FY{plan.fiscal_year}")))
+    snapshot_id = TargetPlan.objects.filter(pk=plan.pk).values_list("inputs__id", flat=True).first()
+    reuse = not refresh and snapshot_id is not None
+    if reuse:
+        inputs, names, profiles = _snapshot_of(plan.pk, snapshot_id)
     else:
-        inputs, names = _from_snapshot(plan.inputs)
+        inputs, names = gather_inputs(plan, Context.load(calendar.parse(f"FY{plan.fiscal_year}")))
     inputs = _with_node_values(plan, inputs)
     try:
         result = dec.decompose(_engine_plan(plan, calendar), inputs)
-        profiles = (_profiles(plan, inputs.history, result.leaves, calendar) if refresh or not plan.inputs
-                    else _profiles_from(plan.inputs["profiles"]))
+        if not reuse:
+            profiles = _profiles(plan, inputs.history, result.leaves, calendar)
         months = sea.spread_all({leaf.path: leaf.value for leaf in result.leaves}, profiles, plan.unit)
     except dec.PlanError as error:
         raise _problems_to_error(error, names) from None
-    if refresh or not plan.inputs:
-        plan.inputs = {**_snapshot(inputs, names), "profiles": _profiles_to(profiles)}
+    if not reuse:
+        snapshot_id = uuid.uuid4().hex
+        plan.inputs = {**_snapshot(inputs, names), "profiles": _profiles_to(profiles), "id": snapshot_id}
         plan.save(update_fields=["inputs"])
+        _remember(plan.pk, snapshot_id, (dataclasses.replace(inputs, locks={}, manual={}), names, profiles))
     _store(plan, result, months, names, calendar)
     audit.record(actor=actor, event="target_plan.allocated", subject=plan,
                  new={"total": plan.total, "nodes": len(result.nodes), "refreshed": refresh,
                       "warnings": [str(w) for w in result.warnings]})
     readable = {p: " / ".join(names.get(k, k) for k in p) for p in [w.path for w in result.warnings]}
     return [f"{readable[w.path] or _('(total)')}: {w.message}" for w in result.warnings]
+
+
+# Parsed snapshots by plan: a lock re-uses the last allocation's inputs, and parsing their JSON and exact fractions
+# again would cost more than the re-balance itself. Keyed by the snapshot's id, so a new allocation (in any
+# process) makes the old entry unused; small and per process.
+_SNAPSHOTS: dict[int, tuple[str, tuple]] = {}
+_SNAPSHOTS_KEPT = 8
+
+
+def _remember(plan_pk: int, snapshot_id: str, parsed: tuple) -> None:
+    _SNAPSHOTS.pop(plan_pk, None)
+    _SNAPSHOTS[plan_pk] = (snapshot_id, parsed)
+    while len(_SNAPSHOTS) > _SNAPSHOTS_KEPT:
+        _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
+
+
+def _snapshot_of(plan_pk: int, snapshot_id: str) -> tuple:
+    """(inputs, names, profiles) of the plan's stored snapshot, parsed once per process."""
+    cached = _SNAPSHOTS.get(plan_pk)
+    if cached is not None and cached[0] == snapshot_id:
+        return cached[1]
+    data = TargetPlan.objects.values_list("inputs", flat=True).get(pk=plan_pk)
+    inputs, names = _from_snapshot(data)
+    parsed = (inputs, names, _profiles_from(data["profiles"]))
+    _remember(plan_pk, snapshot_id, parsed)
+    return parsed
 
 
 def _month_values(result: dec.Decomposition, months: dict) -> dict[tuple, list[Decimal]]:
@@ -456,7 +487,8 @@ def _store(plan: TargetPlan, result: dec.Decomposition, months: dict, names: dic
     else anew, carrying manual values and commits over by key."""
     fy_months = [p.start for p in sea.fiscal_months(plan.fiscal_year, calendar)]
     month_values = _month_values(result, months)
-    old = {n.key: n for n in plan.nodes.all()}
+    old = {n.key: n for n in plan.nodes.only("pk", "key", "value", "exact", "weight", "method", "locked", "manual",
+                                             "commit", "commit_by", "commit_note")}
     if set(old) == {"/".join(n.path) for n in result.nodes}:
         changed = []
         for node in result.nodes:

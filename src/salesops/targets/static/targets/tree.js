@@ -105,7 +105,12 @@
   document.addEventListener("DOMContentLoaded", function () { apply(); drawTreemap(); });
   document.addEventListener("htmx:afterSwap", function () { apply(); drawTreemap(); });
   // an edit answers with just the changed rows, swapped out of band: keep collapsed subtrees hidden
-  document.addEventListener("htmx:oobAfterSwap", function () { apply(); });
+  var pending = false; // one pass after all the rows of an answer are in, not one per row
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (pending) return;
+    pending = true;
+    window.requestAnimationFrame(function () { pending = false; apply(); });
+  });
   window.addEventListener("resize", function () {
     var el = document.getElementById("treemap");
     var chart = el && window.echarts && window.echarts.getInstanceByDom(el);
