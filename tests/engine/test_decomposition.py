@@ -336,3 +336,14 @@ def test_net_negative_history_gets_no_share_with_a_warning():
     result = decompose(plan(1000, level, unit=D(1)), Inputs({(): ["X", "Y"]}, history))
     assert (result.value(("X",)), result.value(("Y",))) == (D(1000), D(0))
     assert "returns above sales" in str(result.warnings[0]) and result.warnings[0].path == ("Y",)
+
+
+def test_weights_from_an_earlier_run_give_the_same_result_and_warnings():
+    # a re-balance reuses the method weights (and their warnings) of the run before: same nodes, same words
+    history = History.from_records([(("X",), "2025-12", D(3)), (("Y",), "2025-12", D(-1)), (("Z",), "2025-12", D(1))])
+    level = Level("k", Method.HISTORICAL, window=1)
+    first = decompose(plan(1000, level, unit=D(1)), Inputs({(): ["X", "Y", "Z"]}, history))
+    again = decompose(plan(1000, level, unit=D(1)), Inputs({(): ["X", "Y", "Z"]}, history, weights=first.weights,
+                                                           locks={("Z",): D(100)}))
+    fresh = decompose(plan(1000, level, unit=D(1)), Inputs({(): ["X", "Y", "Z"]}, history, locks={("Z",): D(100)}))
+    assert again.nodes == fresh.nodes and again.warnings == fresh.warnings

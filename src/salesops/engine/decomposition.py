@@ -240,6 +240,10 @@ class Inputs:
     capacity: Mapping[Path, Decimal] = field(default_factory=dict)
     manual: Mapping[Path, Decimal] = field(default_factory=dict)
     locks: Mapping[Path, Decimal] = field(default_factory=dict)
+    # The members' method weights per parent, with the warnings computing them gave, as an earlier run with the
+    # same history, potential and capacity returned them (``Decomposition.weights``): a re-balance after a lock
+    # changes none of them, so they need not be computed again.
+    weights: Mapping[Path, tuple[tuple[Fraction, ...], tuple[Problem, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,7 @@ class Decomposition:
     nodes: tuple[Node, ...]  # depth first: each node before its children, children in the given order
     warnings: tuple[Problem, ...]
     units: tuple[Decimal, ...]  # the effective rounding unit of each level (index 0: level 1)
+    weights: Mapping[Path, tuple[tuple[Fraction, ...], tuple[Problem, ...]]] = field(default_factory=dict)
 
     @cached_property
     def _by_path(self) -> dict[Path, Node]:
@@ -361,6 +366,7 @@ class _Run:
         self.depth = len(plan.levels)
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.weights: dict[Path, tuple[tuple[Fraction, ...], tuple[Problem, ...]]] = {}
         self.blocked: set[Path] = set()  # parents whose split is skipped: a problem was already reported
         self.nodes: list[Node] = []
 
@@ -388,7 +394,7 @@ class _Run:
         self._visit(ROOT, self.plan.total)
         if self.errors:
             raise PlanError(self.errors)
-        return Decomposition(self.plan, tuple(self.nodes), tuple(self.warnings), units)
+        return Decomposition(self.plan, tuple(self.nodes), tuple(self.warnings), units, self.weights)
 
     def _check_plan(self) -> None:
         plan = self.plan
@@ -563,7 +569,7 @@ class _Run:
                     f"(gap {value - locked_sum}): {names}"
                 )))
             return locked_nodes
-        weights = self._weights(parent, paths, level)
+        weights = self._known_weights(parent, paths, level)
         if weights is None:
             return locked_nodes
         free_weights = [weights[i] for i in free]
@@ -630,6 +636,21 @@ class _Run:
         ]
 
     # -- weights -------------------------------------------------------------------------------------------
+    def _known_weights(self, parent: Path, paths: list[Path], level: Level) -> list[Fraction] | None:
+        """``_weights``, or the ones an earlier run gave for this parent (with their warnings again)."""
+        known = self.inputs.weights.get(parent)
+        if known is not None and len(known[0]) == len(paths):
+            weights, warnings = known
+            self.warnings.extend(warnings)
+        else:
+            before = len(self.warnings)
+            computed = self._weights(parent, paths, level)
+            if computed is None:
+                return None
+            weights, warnings = tuple(computed), tuple(self.warnings[before:])
+        self.weights[parent] = (weights, warnings)
+        return list(weights)
+
     def _weights(self, parent: Path, paths: list[Path], level: Level) -> list[Fraction] | None:
         """The method's weight for every member (locked or not), or None after reporting a problem."""
         method = level.method

@@ -427,6 +427,7 @@ def plan_allocate(*, actor, plan: TargetPlan, refresh: bool = True) -> list[str]
     inputs = _with_node_values(plan, inputs)
     try:
         result = dec.decompose(_engine_plan(plan, calendar), inputs)
+        _remember_weights(plan.pk, snapshot_id if reuse else None, result.weights)
         if not reuse:
             profiles = _profiles(plan, inputs.history, result.leaves, calendar)
         months = sea.spread_all({leaf.path: leaf.value for leaf in result.leaves}, profiles, plan.unit)
@@ -436,7 +437,8 @@ def plan_allocate(*, actor, plan: TargetPlan, refresh: bool = True) -> list[str]
         snapshot_id = uuid.uuid4().hex
         plan.inputs = {**_snapshot(inputs, names), "profiles": _profiles_to(profiles), "id": snapshot_id}
         plan.save(update_fields=["inputs"])
-        _remember(plan.pk, snapshot_id, (dataclasses.replace(inputs, locks={}, manual={}), names, profiles))
+        _remember(plan.pk, snapshot_id, (dataclasses.replace(inputs, locks={}, manual={}, weights=result.weights),
+                                         names, profiles))
     _store(plan, result, months, names, calendar)
     audit.record(actor=actor, event="target_plan.allocated", subject=plan,
                  new={"total": plan.total, "nodes": len(result.nodes), "refreshed": refresh,
@@ -457,6 +459,15 @@ def _remember(plan_pk: int, snapshot_id: str, parsed: tuple) -> None:
     _SNAPSHOTS[plan_pk] = (snapshot_id, parsed)
     while len(_SNAPSHOTS) > _SNAPSHOTS_KEPT:
         _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
+
+
+def _remember_weights(plan_pk: int, snapshot_id: str | None, weights) -> None:
+    """Keep the weights a re-balance computed for the next one (they depend only on the snapshot)."""
+    cached = _SNAPSHOTS.get(plan_pk)
+    if snapshot_id is not None and cached is not None and cached[0] == snapshot_id:
+        inputs, names, profiles = cached[1]
+        _SNAPSHOTS[plan_pk] = (snapshot_id, (dataclasses.replace(inputs, weights={**inputs.weights, **weights}),
+                                             names, profiles))
 
 
 def _snapshot_of(plan_pk: int, snapshot_id: str) -> tuple:
@@ -487,8 +498,7 @@ def _store(plan: TargetPlan, result: dec.Decomposition, months: dict, names: dic
     else anew, carrying manual values and commits over by key."""
     fy_months = [p.start for p in sea.fiscal_months(plan.fiscal_year, calendar)]
     month_values = _month_values(result, months)
-    old = {n.key: n for n in plan.nodes.only("pk", "key", "value", "exact", "weight", "method", "locked", "manual",
-                                             "commit", "commit_by", "commit_note")}
+    old = {n.key: n for n in plan.nodes.all()}
     if set(old) == {"/".join(n.path) for n in result.nodes}:
         changed = []
         for node in result.nodes:
