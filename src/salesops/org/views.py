@@ -72,6 +72,20 @@ def _save(request, form, action, success_url, success_message):
     return None
 
 
+def _model_form_page(request, *, form_class, obj, create, update, new_title, back_url, success_url=None):
+    """Create (``create(**data)``) or update (``update(fresh_obj, **data)``) one record through its service with a
+    model form; the service gets a fresh copy, so its audit row compares against what is stored."""
+    form = form_class(request.POST or None, instance=obj)
+
+    def action(data):
+        if obj is None:
+            return create(actor=request.user, **data)
+        return update(type(obj).objects.get(pk=obj.pk), **data)
+
+    return _save(request, form, action, success_url or back_url, _("Saved.")) or _form_page(
+        request, form, str(obj) if obj else new_title, back_url)
+
+
 def _form_page(request, form, title, back_url):
     return TemplateResponse(request, "org/form.html", {"form": form, "title": title, "back_url": back_url})
 
@@ -177,15 +191,11 @@ def person(request, pk: int):
 def person_edit(request, pk: int | None = None):
     _require(can_edit_people(request.user))
     p = access_salesperson_by_id(request.user, pk) if pk else None
-    form = forms.SalespersonForm(request.POST or None, instance=p)
-
-    def action(data):
-        if p is None:
-            return services.salesperson_create(actor=request.user, **data)
-        return services.salesperson_update(actor=request.user, salesperson=Salesperson.objects.get(pk=p.pk), **data)
-
-    return _save(request, form, action, lambda obj: reverse("org:person", args=[obj.pk]), _("Saved.")) or _form_page(
-        request, form, p.name if p else _("New salesperson"), reverse("org:people"))
+    return _model_form_page(
+        request, form_class=forms.SalespersonForm, obj=p, create=services.salesperson_create,
+        update=lambda fresh, **data: services.salesperson_update(actor=request.user, salesperson=fresh, **data),
+        new_title=_("New salesperson"), back_url=reverse("org:people"),
+        success_url=lambda obj: reverse("org:person", args=[obj.pk]))
 
 
 @login_required
@@ -243,15 +253,11 @@ def customer(request, pk: int):
 def customer_edit(request, pk: int | None = None):
     _require(can_edit_org(request.user))
     c = access_customer_by_id(request.user, pk) if pk else None
-    form = forms.CustomerForm(request.POST or None, instance=c)
-
-    def action(data):
-        if c is None:
-            return services.customer_create(actor=request.user, **data)
-        return services.customer_update(actor=request.user, customer=Customer.objects.get(pk=c.pk), **data)
-
-    return _save(request, form, action, lambda obj: reverse("org:customer", args=[obj.pk]), _("Saved.")) or _form_page(
-        request, form, c.name if c else _("New customer"), reverse("org:customers"))
+    return _model_form_page(
+        request, form_class=forms.CustomerForm, obj=c, create=services.customer_create,
+        update=lambda fresh, **data: services.customer_update(actor=request.user, customer=fresh, **data),
+        new_title=_("New customer"), back_url=reverse("org:customers"),
+        success_url=lambda obj: reverse("org:customer", args=[obj.pk]))
 
 
 # -- products ---------------------------------------------------------------------------------------------
@@ -278,17 +284,10 @@ def products(request):
 def product_edit(request, pk: int | None = None):
     _require(can_edit_org(request.user))
     product = get_object_or_404(Product, pk=pk) if pk else None
-    form = forms.ProductForm(request.POST or None, instance=product)
-
-    def action(data):
-        if product is None:
-            services.product_create(actor=request.user, **data)
-        else:
-            services.product_update(actor=request.user, product=Product.objects.get(pk=product.pk), **data)
-
-    back = reverse("org:products")
-    return _save(request, form, action, back, _("Saved.")) or _form_page(
-        request, form, str(product) if product else _("New product"), back)
+    return _model_form_page(
+        request, form_class=forms.ProductForm, obj=product, create=services.product_create,
+        update=lambda fresh, **data: services.product_update(actor=request.user, product=fresh, **data),
+        new_title=_("New product"), back_url=reverse("org:products"))
 
 
 # -- order lines ------------------------------------------------------------------------------------------
