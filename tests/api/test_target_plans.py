@@ -76,6 +76,23 @@ def test_a_lock_rebalances_and_an_impossible_one_is_refused(api_as, world, plan)
     assert api_as("carol").post(f"/api/target-plans/{plan.pk}/lock/", {"key": amy, "value": "1.00"}).status_code == 403
 
 
+def test_typed_values_on_a_manual_level(api_as, world):
+    olivia = world.users["olivia"]
+    levels = [{**LEVELS[0], "method": "manual"}, LEVELS[1]]
+    plan = targets.plan_create(actor=olivia, name="手工", fiscal_year=2026, total=D("900.00"), levels=levels,
+                               seasonality={"source": "flat"})
+    targets.plan_allocate(actor=olivia, plan=plan)
+    team_a, team_b = f"team:{world.teams.a.pk}", f"team:{world.teams.b.pk}"
+    client = api_as("olivia")
+    response = client.post(f"/api/target-plans/{plan.pk}/manual/", {"key": team_a, "value": "600.00"})
+    assert response.status_code == 200 and "no manual value yet" in str(response.json()["warnings"])
+    assert (plan.nodes.get(key=team_a).value, plan.nodes.get(key=team_b).value) == (D("600.00"), D("300.00"))
+    response = client.post(f"/api/target-plans/{plan.pk}/manual/", {"key": team_b, "value": "1.00"})
+    assert response.status_code == 400 and "short of" in str(response.json())
+    assert plan.nodes.get(key=team_b).manual is None
+    assert api_as("carol").post(f"/api/target-plans/{plan.pk}/manual/", {"key": team_a, "value": "1"}).status_code == 403
+
+
 def test_managers_commit_inside_their_scope_only(api_as, world, plan):
     alice = f"team:{world.teams.a.pk}/salesperson:{world.people['alice'].pk}"
     bob = f"team:{world.teams.b.pk}/salesperson:{world.people['bob'].pk}"

@@ -163,6 +163,22 @@ def test_it_takes_manual_values_that_add_up_and_refuses_others_naming_the_gap():
     assert problems(exc) == ["(total): manual values sum to 990, short of its value 1000 by 10: A=600, B=390"]
 
 
+def test_untyped_members_of_a_manual_level_share_the_rest_equally_with_a_warning():
+    level = Level("product", Method.MANUAL)
+    children = {(): ["A", "B", "C"]}
+    nothing = decompose(plan(900, level, unit=D(1)), Inputs(children))  # a new plan computes before anything is typed
+    assert [nothing.value((k,)) for k in "ABC"] == [D(300)] * 3
+    assert [w.message for w in nothing.warnings] == [
+        "3 of its 3 members at level 1 (product) have no manual value yet (A, B, C); they share the rest equally"]
+    some = decompose(plan(900, level, unit=D(1)), Inputs(children, manual={("A",): D(500)}))
+    assert [some.value((k,)) for k in "ABC"] == [D(500), D(200), D(200)]
+    assert [some.node((k,)).method for k in "ABC"] == ["manual", "equal", "equal"]
+    assert not some.node(("A",)).locked
+    with pytest.raises(PlanError) as exc:
+        decompose(plan(900, level, unit=D(1)), Inputs(children, manual={("A",): D(500), ("B",): D(401)}))
+    assert problems(exc) == ["(total): locked and typed values sum to 901, 1 more than its value 900: A=500, B=401"]
+
+
 # -- locks -----------------------------------------------------------------------------------------------------
 
 
@@ -324,9 +340,6 @@ def test_a_missing_table_is_one_problem_not_one_per_member():
     with pytest.raises(PlanError) as exc:
         decompose(plan(100, Level("p", Method.CAPACITY)), Inputs(children))
     assert problems(exc) == ["(total): level 1 (p) shares by capacity but no capacity was given"]
-    with pytest.raises(PlanError) as exc:
-        decompose(plan(100, Level("p", Method.MANUAL)), Inputs(children, manual={("A",): D(100)}))
-    assert problems(exc) == ["B: has no manual value; level 1 is typed by hand"]
 
 
 def test_net_negative_history_gets_no_share_with_a_warning():

@@ -185,18 +185,22 @@ def test_manual_levels_take_typed_values(world, ops_olivia):
     levels = [{"dimension": "team", "depth": 1, "method": "manual"}, {"dimension": "salesperson", "method": "equal"}]
     plan = targets.plan_create(actor=ops_olivia, name="manual", fiscal_year=2026, total=D("900.00"), levels=levels,
                                seasonality={"source": "flat"})
-    root_children = {n.name: n for n in plan.nodes.all()}
-    assert list(root_children) == ["manual"]  # nothing allocated yet
-    with pytest.raises(ValidationError):
-        targets.plan_allocate(actor=ops_olivia, plan=plan)  # manual values missing: refused, naming the nodes
-    # The nodes exist only after an allocation, so type values through the inputs: allocate with equal first
-    targets.plan_update(actor=ops_olivia, plan=plan, levels=[{**levels[0], "method": "equal"}, levels[1]])
-    targets.plan_allocate(actor=ops_olivia, plan=plan)
-    targets.plan_update(actor=ops_olivia, plan=plan, levels=levels)
+    # nothing typed yet: the plan computes (equal shares) and says what is missing, so the nodes exist to type on
+    warnings = targets.plan_allocate(actor=ops_olivia, plan=plan)
+    assert any("no manual value yet" in w for w in warnings)
     a, b = plan.nodes.get(name="华东一组"), plan.nodes.get(name="华南一组")
-    TargetNode.objects.filter(pk=b.pk).update(manual=D("300.00"))
-    targets.node_set_manual(actor=ops_olivia, node=a, value=D("600.00"))
-    assert (plan.nodes.get(name="华东一组").value, plan.nodes.get(name="华南一组").value) == (D("600.00"), D("300.00"))
+    assert (a.value, b.value) == (D("450.00"), D("450.00"))
+    targets.node_set_manual(actor=ops_olivia, node=a, value=D("600.00"))  # the untyped sibling takes the rest
+    assert (plan.nodes.get(pk=a.pk).value, plan.nodes.get(pk=b.pk).value) == (D("600.00"), D("300.00"))
+    assert plan.nodes.get(pk=b.pk).method == "equal"
+    with pytest.raises(ValidationError) as error:  # the last one typed must make the sum: refused, nothing saved
+        targets.node_set_manual(actor=ops_olivia, node=b, value=D("299.00"))
+    assert "299" in str(error.value) and plan.nodes.get(pk=b.pk).manual is None
+    assert targets.nodes_set_manual(actor=ops_olivia, plan=plan, values={a.key: D("500.00"), b.key: D("400.00")}) == []
+    assert (plan.nodes.get(pk=a.pk).value, plan.nodes.get(pk=b.pk).value) == (D("500.00"), D("400.00"))
+    assert AuditEvent.objects.filter(event="target_node.manual").count() == 3
+    with pytest.raises(ValidationError):  # only manual levels take typed values
+        targets.node_set_manual(actor=ops_olivia, node=plan.nodes.get(name="李丽"), value=D("1.00"))
 
 
 def test_commits_are_refused_on_a_locked_plan(plan, ops_olivia, manager_carol):

@@ -428,15 +428,15 @@ def test_the_export_has_the_screens_shape(plan, client_for, ops_olivia, manager_
     wb = export(client_for(ops_olivia), plan)
     ws = wb.worksheets[0]
     header = [c.value for c in ws[1]]
-    assert header[:10] == ["key", "Level", "Dimension", "Name", "Method", "Target", "lock", "commit", "Locked",
-                           "Gap (target − commit)"]
-    assert header[10:] == [f"2026-{m:02d}" for m in range(1, 13)]
+    assert header[:11] == ["key", "Level", "Dimension", "Name", "Method", "Target", "lock", "commit", "manual",
+                           "Locked", "Gap (target − commit)"]
+    assert header[11:] == [f"2026-{m:02d}" for m in range(1, 13)]
     assert ws.column_dimensions["A"].hidden
     alice = ws.cell(row=rows_by_key(ws)[node(plan, "李丽").key], column=4)
     assert alice.value == "李丽" and alice.alignment.indent == 2
     target = ws.cell(row=alice.row, column=6)
     assert target.value == 500000 and target.number_format == "#,##0.00"
-    assert [ws.cell(row=alice.row, column=c).value for c in (11, 22)] == [pytest.approx(41666.67),
+    assert [ws.cell(row=alice.row, column=c).value for c in (12, 23)] == [pytest.approx(41666.67),
                                                                           pytest.approx(41666.66)]
     assert ws.max_row == 9  # header + 8 nodes
     carol = export(client_for(manager_carol), plan).worksheets[0]
@@ -447,7 +447,7 @@ def test_an_unchanged_export_reimports_with_no_change(plan, client_for, ops_oliv
     client = client_for(ops_olivia)
     before = stored(plan)
     html = upload(client, plan, export(client, plan)).content.decode()
-    assert "Imported: 0 lock(s), 0 commit(s)." in html and stored(plan) == before
+    assert "Imported: 0 lock(s), 0 commit(s), 0 typed value(s)." in html and stored(plan) == before
 
 
 def test_export_then_import_applies_a_lock_and_a_commit(plan, client_for, ops_olivia):
@@ -458,7 +458,7 @@ def test_export_then_import_applies_a_lock_and_a_commit(plan, client_for, ops_ol
     ws.cell(row=keys[node(plan, "周敏").key], column=7, value=100000)
     ws.cell(row=keys[node(plan, "张伟").key], column=8, value=480000.5)
     html = upload(client, plan, wb).content.decode()
-    assert "Imported: 1 lock(s), 1 commit(s)." in html
+    assert "Imported: 1 lock(s), 1 commit(s), 0 typed value(s)." in html
     assert stored(plan)["周敏"] == D("100000.00") and stored(plan)["李丽"] == D("400000.00")
     assert node(plan, "周敏").locked and node(plan, "张伟").commit == D("480000.50")
 
@@ -498,10 +498,76 @@ def test_a_manager_imports_commits_but_not_locks(plan, client_for, manager_carol
     ws = wb.worksheets[0]
     keys = rows_by_key(ws)
     ws.cell(row=keys[node(plan, "李丽").key], column=8, value=460000)
-    assert "Imported: 0 lock(s), 1 commit(s)." in upload(client, plan, wb).content.decode()
+    assert "Imported: 0 lock(s), 1 commit(s), 0 typed value(s)." in upload(client, plan, wb).content.decode()
     assert node(plan, "李丽").commit == D("460000.00")
     ws.cell(row=keys[node(plan, "周敏").key], column=7, value=1)
     assert "you may not lock targets" in upload(client, plan, wb).content.decode()
+
+
+@pytest.fixture
+def manual_plan(world, ops_olivia):
+    """Teams typed by hand (manual), then salespeople equally; nothing typed yet."""
+    levels = [{"dimension": "team", "depth": 1, "method": "manual"}, {"dimension": "salesperson", "method": "equal"}]
+    plan = targets.plan_create(actor=ops_olivia, name="手工分解", fiscal_year=2026, total=D("900000.00"),
+                               levels=levels, seasonality={"source": "flat"})
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    return plan
+
+
+def test_a_typed_value_in_the_editor_rebalances_the_untyped_siblings(manual_plan, client_for, ops_olivia):
+    plan, client = manual_plan, client_for(ops_olivia)
+    team_a, team_b = node(plan, "华东一组"), node(plan, "华南一组")
+    html = client.get(url("targets:plan", plan)).content.decode()
+    assert f'hx-post="{url("targets:node-manual", plan)}"' in html  # manual-level rows type, they do not lock
+    assert "Manual values · 0 of 2 typed" in html  # the plan says what is still to type
+    html = client.post(url("targets:node-manual", plan), {"key": team_a.key, "manual": "600000"}, **HTMX).content.decode()
+    returned = table_values(html)
+    assert returned[team_a.key] == D("600000.00") and returned[team_b.key] == D("300000.00")
+    assert ">typed</span>" in html and node(plan, "华东一组").manual == D("600000.00")
+    # the last one must make the sum: refused inline with the gap, nothing saved
+    html = client.post(url("targets:node-manual", plan), {"key": team_b.key, "manual": "200000"},
+                       **HTMX).content.decode()
+    assert "short of its value 900,000.00 by 100,000.00" in html or "short of" in html
+    assert node(plan, "华南一组").manual is None and node(plan, "华南一组").value == D("300000.00")
+    client.post(url("targets:node-manual", plan), {"key": team_a.key, "manual": ""}, **HTMX)  # empty clears it
+    assert node(plan, "华东一组").manual is None and node(plan, "华东一组").value == D("450000.00")
+    assert client.post(url("targets:node-manual", plan), {"key": team_a.key, "manual": "-1"},
+                       **HTMX).content.decode().count("华东一组: ") >= 1
+
+
+@pytest.mark.parametrize("persona", ["manager_carol", "rep_alice", "finance_dan"])
+def test_only_ops_and_admin_type_values(manual_plan, client_for, request, persona):
+    team_a = node(manual_plan, "华东一组")
+    response = client_for(request.getfixturevalue(persona)).post(
+        url("targets:node-manual", manual_plan), {"key": team_a.key, "manual": "1"}, **HTMX)
+    assert response.status_code == 403 and node(manual_plan, "华东一组").manual is None
+
+
+def test_typed_values_come_in_from_excel_together_or_not_at_all(manual_plan, client_for, ops_olivia, manager_carol):
+    plan, client = manual_plan, client_for(ops_olivia)
+    wb = export(client, plan)
+    ws = wb.worksheets[0]
+    keys = rows_by_key(ws)
+    a, b = keys[node(plan, "华东一组").key], keys[node(plan, "华南一组").key]
+    ws.cell(row=a, column=9, value=500000)
+    ws.cell(row=b, column=9, value=300000)  # 800,000 of 900,000: refused, naming the gap
+    html = upload(client, plan, wb).content.decode()
+    assert "Nothing was imported" in html and "short of" in html
+    assert node(plan, "华东一组").manual is None
+    ws.cell(row=keys[node(plan, "李丽").key], column=9, value=1)  # a level that is not typed by hand
+    assert "this node&#x27;s level does not use the manual method" in upload(client, plan, wb).content.decode()
+    ws.cell(row=keys[node(plan, "李丽").key], column=9).value = None
+    ws.cell(row=b, column=9, value=400000)
+    assert "Imported: 0 lock(s), 0 commit(s), 2 typed value(s)." in upload(client, plan, wb).content.decode()
+    assert (node(plan, "华东一组").value, node(plan, "华南一组").value) == (D("500000.00"), D("400000.00"))
+    again = export(client, plan).worksheets[0]  # the typed values come back pre-filled in their column
+    assert again.cell(row=a, column=9).value == 500000
+    carol = export(client_for(manager_carol), plan)  # an unchanged file is fine for a manager too
+    assert "Imported: 0 lock(s), 0 commit(s), 0 typed value(s)." in upload(client_for(manager_carol), plan,
+                                                                            carol).content.decode()
+    ws = carol.worksheets[0]
+    ws.cell(row=rows_by_key(ws)[node(plan, "华东一组").key], column=9, value=1)
+    assert "you may not type targets" in upload(client_for(manager_carol), plan, carol).content.decode()
 
 
 def test_reps_may_not_import(plan, client_for, rep_alice):

@@ -9,7 +9,8 @@ each leaf over the months of the fiscal year.
 Methods per level: ``equal``; ``historical`` (proportion of averages or average of proportions over the last N
 periods before the plan year); ``potential`` and ``capacity`` (a given index per node); ``blend``
 (α·historical + β·potential + γ·equal, each normalised to shares first, α+β+γ = 1 exactly); ``manual`` (typed
-values that must add up to the parent).
+values: when every member has one they must add up to the parent exactly; until then the typed ones hold like
+locks and the others share the rest equally, with a warning).
 
 Invariants:
 
@@ -494,22 +495,20 @@ class _Run:
                         f"level {len(path)} ({level.dimension})"
                     )))
                     self.blocked.add(path[:-1])
-        # every member of a level that needs a potential, a capacity or a manual value has one
+        # every member of a level that needs a potential or a capacity has one (manual values may be missing: the
+        # untyped members share the rest equally, with a warning)
         for k, level in enumerate(self.levels, start=1):
             members = [p for p in known if len(p) == k]
             for needed, table, what in ((level.uses_potential(), inputs.potential, "potential"),
-                                        (level.method is Method.CAPACITY, inputs.capacity, "capacity"),
-                                        (level.method is Method.MANUAL, inputs.manual, "manual value")):
+                                        (level.method is Method.CAPACITY, inputs.capacity, "capacity")):
                 if not needed:
                     continue
-                if not table and (what != "manual value" or any(p not in inputs.locks for p in members)):
+                if not table:
                     self.errors.append(Problem(ROOT, (
                         f"level {k} ({level.dimension}) shares by {what} but no {what} was given"
                     )))
                     self.blocked.update(p[:-1] for p in members)
                     continue
-                if what == "manual value":
-                    continue  # missing ones are reported per parent, with the gap
                 for path in members:
                     if path not in table:
                         self.errors.append(Problem(path, (
@@ -547,18 +546,31 @@ class _Run:
         level_no = len(parent) + 1
         locks = self.inputs.locks
         locked = [locks.get(p) for p in paths]
+        is_lock = [lk is not None for lk in locked]
+        fixed_name = "locked"
         if level.method is Method.MANUAL:
-            return self._split_manual(parent, value, paths, locked, level_no)
+            typed = [lk if lk is not None else self.inputs.manual.get(p) for p, lk in zip(paths, locked, strict=True)]
+            if all(t is not None for t in typed):
+                return self._split_manual(parent, value, paths, locked, level_no)
+            # not every member typed yet: the typed ones hold like locks, the others share the rest equally
+            untyped = [p for p, t in zip(paths, typed, strict=True) if t is None]
+            self.warnings.append(Problem(parent, (
+                f"{len(untyped)} of its {len(paths)} members at level {level_no} ({level.dimension}) have no manual "
+                f"value yet ({', '.join(path_text(p) for p in untyped[:5])}{', …' if len(untyped) > 5 else ''}); "
+                f"they share the rest equally"
+            )))
+            locked, fixed_name = typed, "locked and typed"
         locked_nodes = [
-            Node(p, level_no, lk, _share(Fraction(lk), value), Fraction(lk), None, level.method.value, True)
-            for p, lk in zip(paths, locked, strict=True) if lk is not None
+            Node(p, level_no, lk, _share(Fraction(lk), value), Fraction(lk), None if lock else Fraction(lk),
+                 level.method.value, lock)
+            for p, lk, lock in zip(paths, locked, is_lock, strict=True) if lk is not None
         ]
         locked_sum = sum((lk for lk in locked if lk is not None), Decimal(0))
         free = [i for i, lk in enumerate(locked) if lk is None]
         if locked_sum > value:
             names = ", ".join(f"{path_text(paths[i])}={locked[i]}" for i in range(len(paths)) if locked[i] is not None)
             self.errors.append(Problem(parent, (
-                f"locked values sum to {locked_sum}, {locked_sum - value} more than its value {value}: {names}"
+                f"{fixed_name} values sum to {locked_sum}, {locked_sum - value} more than its value {value}: {names}"
             )))
             return locked_nodes
         if not free:
@@ -573,7 +585,7 @@ class _Run:
         if weights is None:
             return locked_nodes
         free_weights = [weights[i] for i in free]
-        method = level.method.value
+        method = Method.EQUAL.value if level.method is Method.MANUAL else level.method.value
         remaining = value - locked_sum
         if sum(free_weights) == 0:
             if remaining != 0:
@@ -608,18 +620,7 @@ class _Run:
     def _split_manual(self, parent: Path, value: Decimal, paths: list[Path], locked: list[Decimal | None],
                       level_no: int) -> list[Node]:
         manual = self.inputs.manual
-        values: list[Decimal] = []
-        missing = []
-        for path, lk in zip(paths, locked, strict=True):
-            typed = lk if lk is not None else manual.get(path)
-            if typed is None:
-                missing.append(path)
-            else:
-                values.append(typed)
-        for path in missing:
-            self.errors.append(Problem(path, f"has no manual value; level {level_no} is typed by hand"))
-        if missing:
-            return []
+        values = [lk if lk is not None else manual[path] for path, lk in zip(paths, locked, strict=True)]
         total = sum(values, Decimal(0))
         if total != value:
             gap = value - total
@@ -654,7 +655,7 @@ class _Run:
     def _weights(self, parent: Path, paths: list[Path], level: Level) -> list[Fraction] | None:
         """The method's weight for every member (locked or not), or None after reporting a problem."""
         method = level.method
-        if method is Method.EQUAL:
+        if method is Method.EQUAL or method is Method.MANUAL:  # manual: only its untyped members get here
             return [Fraction(1)] * len(paths)
         if method is Method.POTENTIAL:
             return [Fraction(self.inputs.potential[p]) for p in paths]

@@ -220,6 +220,12 @@ class LockForm(forms.Form):
     value = forms.DecimalField(label=_("Target"), max_digits=18, decimal_places=2, min_value=0)
 
 
+class ManualForm(forms.Form):
+    """A typed value on a manual level (empty clears it: the node shares the rest equally again)."""
+    key = forms.CharField(required=False)
+    manual = forms.DecimalField(label=_("Typed value"), max_digits=18, decimal_places=2, min_value=0, required=False)
+
+
 class CommitForm(forms.Form):
     key = forms.CharField(required=False)
     commit = forms.DecimalField(label=_("Commit"), max_digits=18, decimal_places=2, min_value=0, required=False)

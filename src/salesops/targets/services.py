@@ -570,18 +570,33 @@ def node_unlock(*, actor, node: TargetNode) -> list[str]:
 @transaction.atomic
 def node_set_manual(*, actor, node: TargetNode, value: Decimal | None) -> list[str]:
     """Type (or clear, with None) the value of a node on a level whose method is manual; the plan re-balances."""
-    plan = node.plan
+    return nodes_set_manual(actor=actor, plan=node.plan, values={node.key: value})
+
+
+@transaction.atomic
+def nodes_set_manual(*, actor, plan: TargetPlan, values: dict[str, Decimal | None]) -> list[str]:
+    """Type (or clear) the values of several nodes on manual levels at once (by key), then re-balance once.
+    Members of a manual level that have no typed value yet share the rest equally (with a warning); once all
+    are typed they must add up to their parent, else the whole change is refused with the gap named."""
     _require_draft(plan)
-    level = plan.levels[node.level - 1] if node.level else None
-    if level is None or level.get("method") != "manual":
-        raise ValidationError({"manual": _("Only nodes on a level with the manual method take typed values.")})
-    if value is not None and value < 0:
-        raise ValidationError({"manual": _("A typed value must not be negative.")})
-    old = node.manual
-    TargetNode.objects.filter(pk=node.pk).update(manual=value)
+    nodes = {n.key: n for n in plan.nodes.filter(key__in=list(values))}
+    for key, value in values.items():
+        node = nodes.get(key)
+        if node is None:
+            raise ValidationError({"manual": _("No node of this plan has the key %(key)s.") % {"key": key}})
+        level = plan.levels[node.level - 1] if node.level else None
+        if level is None or level.get("method") != "manual":
+            raise ValidationError({"manual": _("%(node)s: only nodes on a level with the manual method take typed "
+                                               "values.") % {"node": node.name}})
+        if value is not None and value < 0:
+            raise ValidationError({"manual": _("%(node)s: a typed value must not be negative.") % {"node": node.name}})
+    changed = {key: value for key, value in values.items() if nodes[key].manual != value}
+    for key, value in changed.items():
+        TargetNode.objects.filter(pk=nodes[key].pk).update(manual=value)
     warnings = plan_allocate(actor=actor, plan=plan, refresh=False)
-    fresh = TargetNode.objects.get(plan=plan, key=node.key)
-    audit.record(actor=actor, event="target_node.manual", subject=fresh, old={"manual": old}, new={"manual": value})
+    for key, value in changed.items():
+        audit.record(actor=actor, event="target_node.manual", subject=nodes[key], old={"manual": nodes[key].manual},
+                     new={"manual": value})
     return warnings
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/new-version/", views.plan_new_version, name="plan-new-version"),
     path("<int:pk>/nodes/lock/", views.node_lock, name="node-lock"),
     path("<int:pk>/nodes/unlock/", views.node_unlock, name="node-unlock"),
+    path("<int:pk>/nodes/manual/", views.node_manual, name="node-manual"),
     path("<int:pk>/nodes/commit/", views.node_commit, name="node-commit"),
     path("<int:pk>/nodes/accept/", views.node_accept, name="node-accept"),
     path("<int:pk>/diff/", views.plan_diff, name="plan-diff"),

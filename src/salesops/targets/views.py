@@ -20,7 +20,7 @@ from pathlib import Path
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -142,7 +142,8 @@ def _tree_context(request, plan: TargetPlan, segments, *, errors=(), warnings=()
     show_months = data.get("months") == "1"
     tree = PlanTree.load(plan, segments, with_months=show_months)
     labels = level_labels(plan)
-    urls = {name: reverse(f"targets:node-{name}", args=[plan.pk]) for name in ("lock", "unlock", "commit", "accept")}
+    urls = {name: reverse(f"targets:node-{name}", args=[plan.pk])
+            for name in ("lock", "unlock", "manual", "commit", "accept")}
     return {
         "plan": plan, "levels": list(enumerate(labels)), "show_months": show_months,
         "month_labels": [m.strftime("%Y-%m") for m in tree.month_starts] if show_months else [],
@@ -165,9 +166,12 @@ def _rows_html(user, tree: PlanTree, segments, urls: dict[str, str], error_key: 
     t = {
         "toggle": escape(_("Expand or collapse")), "lock": escape(_("Lock at")),
         "unlock": escape(_("Unlock")), "commit": escape(_("Commit")), "accept": escape(_("Accept commit")),
-        "locked": escape(_("locked")),
+        "locked": escape(_("locked")), "typed": escape(_("typed")), "type": escape(_("Typed value")),
+        "untyped": escape(_("not typed: shares the rest equally")),
     }
     lock_cell = f'<td><span class="badge lock">{t["locked"]}</span></td>'
+    typed_cell = f'<td><span class="badge">{t["typed"]}</span></td>'
+    manual_levels = {k for k, level in enumerate(plan.levels, start=1) if level.get("method") == "manual"}
     methods: dict[str, str] = {}
     person_head, person_tail = reverse("org:person", args=[0]).rsplit("0", 1)  # one reverse() for all rows
     out = []
@@ -194,7 +198,7 @@ def _rows_html(user, tree: PlanTree, segments, urls: dict[str, str], error_key: 
             f"<td>{method}</td>", f'<td class="num">{share}</td>',
             f'<td class="num muted">{escape(node.weight) if node.weight not in ("", "0") else ""}</td>',
             f'<td class="num value" data-value="{node.value:f}">{fmt(node.value)}</td>',
-            lock_cell if node.locked else "<td></td>",
+            lock_cell if node.locked else typed_cell if node.manual is not None else "<td></td>",
             (f'<td class="num" title="{escape(node.commit_note)}">{fmt(node.commit)}</td>' if node.commit is not None
              else "<td></td>"),
             f'<td class="num">{"Σ " if node.pk in tree.rolled else ""}{fmt(bottom_up) if bottom_up is not None else ""}</td>',
@@ -203,7 +207,12 @@ def _rows_html(user, tree: PlanTree, segments, urls: dict[str, str], error_key: 
         if show_months:
             cells.extend(f'<td class="num m">{fmt(v)}</td>' for v in tree.months.get(node.pk, ()))
         edit = []
-        if editable and node.key:
+        if editable and node.key and node.level in manual_levels and not node.locked:
+            typed = f"{node.manual:f}" if node.manual is not None else ""
+            edit.append(f'<input class="cell" name="manual" inputmode="decimal" value="{typed}" '
+                        f'placeholder="{node.value:f}" title="{t["untyped"] if not typed else t["type"]}" '
+                        f'hx-post="{urls["manual"]}" aria-label="{t["type"]}">')
+        elif editable and node.key:
             edit.append(f'<input class="cell" name="value" inputmode="decimal" value="{node.value:f}" '
                         f'hx-post="{urls["lock"]}" aria-label="{t["lock"]}">')
             if node.locked:
@@ -369,11 +378,19 @@ def plan(request, pk: int):
 
 def _level_rows(plan: TargetPlan) -> list[dict]:
     rows = []
+    typed = {}  # manual levels: how many of their nodes have a typed (or locked) value
+    if any(level.get("method") == "manual" for level in plan.levels):
+        typed = {row["level"]: (row["typed"], row["all"]) for row in plan.nodes.values("level").annotate(
+            typed=Count("id", filter=Q(manual__isnull=False) | Q(locked=True)), all=Count("id"))}
     for i, level in enumerate(plan.levels, start=1):
         blend = level.get("blend") or {}
+        method = forms.method_label(level.get("method", "equal"))
+        if level.get("method") == "manual" and i in typed:
+            method = _("%(method)s · %(typed)d of %(all)d typed") % {"method": method, "typed": typed[i][0],
+                                                                       "all": typed[i][1]}
         rows.append({
             "n": i, "dimension": DIMENSIONS.get(level.get("dimension"), level.get("dimension")),
-            "depth": level.get("depth", ""), "method": forms.method_label(level.get("method", "equal")),
+            "depth": level.get("depth", ""), "method": method,
             "window": level.get("window", ""), "mode": forms.MODE_LABELS.get(level.get("mode"), ""),
             "blend": " / ".join(str(blend.get(k, 0)) for k in ("historical", "potential", "equal")) if blend else "",
             "potential_table": level.get("potential_table", ""),
@@ -478,6 +495,26 @@ def _editor_node_action(request, pk: int, run):
 @require_POST
 def node_unlock(request, pk: int):
     return _editor_node_action(request, pk, lambda node: services.node_unlock(actor=request.user, node=node))
+
+
+@login_required
+@require_POST
+def node_manual(request, pk: int):
+    """A typed value on a manual level; the level's untyped members share what is left."""
+    plan, segments = _plan(request, pk)
+    access.require(access.can_edit(request.user))
+    node = access.access_node_by_key(request.user, plan, _key(request))
+    form = forms.ManualForm(request.POST)
+    errors, warnings = [], []
+    before = _row_state(plan)
+    if not form.is_valid():
+        errors = [f"{node.name}: {m}" for m in form.errors.get("manual", [])]
+    else:
+        try:
+            warnings = services.node_set_manual(actor=request.user, node=node, value=form.cleaned_data["manual"])
+        except ValidationError as error:
+            errors = _messages_of(error)
+    return _tree_response(request, plan, segments, errors=errors, warnings=warnings, error_key=node.key, before=before)
 
 
 @login_required
@@ -706,8 +743,8 @@ def plan_import(request, pk: int):
         for error in report.errors:
             messages.error(request, str(error))
     else:
-        messages.success(request, _("Imported: %(locks)d lock(s), %(commits)d commit(s).") % {
-            "locks": report.locks, "commits": report.commits})
+        messages.success(request, _("Imported: %(locks)d lock(s), %(commits)d commit(s), %(typed)d typed value(s).") % {
+            "locks": report.locks, "commits": report.commits, "typed": report.typed})
         for message in report.warnings:
             messages.warning(request, message)
     return redirect("targets:plan", pk=plan.pk)
