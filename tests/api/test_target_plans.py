@@ -84,10 +84,11 @@ def test_typed_values_on_a_manual_level(api_as, world):
     targets.plan_allocate(actor=olivia, plan=plan)
     team_a, team_b = f"team:{world.teams.a.pk}", f"team:{world.teams.b.pk}"
     client = api_as("olivia")
-    response = client.post(f"/api/target-plans/{plan.pk}/manual/", {"key": team_a, "value": "600.00"})
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}  # without it the API speaks the default language, zh-hans
+    response = client.post(f"/api/target-plans/{plan.pk}/manual/", {"key": team_a, "value": "600.00"}, **english)
     assert response.status_code == 200 and "no manual value yet" in str(response.json()["warnings"])
     assert (plan.nodes.get(key=team_a).value, plan.nodes.get(key=team_b).value) == (D("600.00"), D("300.00"))
-    response = client.post(f"/api/target-plans/{plan.pk}/manual/", {"key": team_b, "value": "1.00"})
+    response = client.post(f"/api/target-plans/{plan.pk}/manual/", {"key": team_b, "value": "1.00"}, **english)
     assert response.status_code == 400 and "short of" in str(response.json())
     assert plan.nodes.get(key=team_b).manual is None
     assert api_as("carol").post(f"/api/target-plans/{plan.pk}/manual/", {"key": team_a, "value": "1"}).status_code == 403

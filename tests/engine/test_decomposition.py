@@ -16,6 +16,7 @@ from salesops.engine.decomposition import (
     Method,
     Plan,
     PlanError,
+    Problem,
     children_from_paths,
     common_unit,
     decompose,
@@ -161,6 +162,25 @@ def test_it_takes_manual_values_that_add_up_and_refuses_others_naming_the_gap():
     with pytest.raises(PlanError) as exc:
         decompose(plan(1000, level), Inputs(children, manual={("A",): D(600), ("B",): D(390)}))
     assert problems(exc) == ["(total): manual values sum to 990, short of its value 1000 by 10: A=600, B=390"]
+
+
+def test_a_problem_is_a_translatable_template_and_its_params():
+    level = Level("product", Method.MANUAL)
+    children = {(): ["A", "B"]}
+    found = []
+    for b in (D(390), D(420)):  # short of, then over: two sentences, not an English word passed as a param
+        with pytest.raises(PlanError) as exc:
+            decompose(plan(1000, level), Inputs(children, manual={("A",): D(600), ("B",): b}))
+        found.extend(exc.value.problems)
+    short, over = found
+    assert short.template == "manual values sum to {total}, short of its value {value} by {gap}: {names}"
+    assert over.template == "manual values sum to {total}, over its value {value} by {gap}: {names}"
+    assert short.params == {"total": "990", "value": "1000", "gap": "10", "names": "A=600, B=390"}
+    for problem in (short, over):
+        assert problem.message == problem.template.format(**problem.params)
+        assert str(problem) == f"(total): {problem.message}"
+    assert over.message == "manual values sum to 1020, over its value 1000 by 20: A=600, B=420"
+    assert Problem((), "kept as it is: {not a placeholder}").message == "kept as it is: {not a placeholder}"
 
 
 def test_untyped_members_of_a_manual_level_share_the_rest_equally_with_a_warning():

@@ -39,8 +39,10 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
+from typing import NamedTuple
 
 from salesops.engine.allocation import integer_weights, split_units
+from salesops.engine.messages import gettext_noop
 from salesops.engine.money import CENT
 from salesops.engine.periods import FiscalCalendar, PeriodKind
 
@@ -58,11 +60,22 @@ def path_text(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """One error or warning, with the node it is about (``path``) or, for file input, where it was read."""
+    """One error or warning, with the node it is about (``path``) or, for file input, where it was read.
+
+    ``template`` is the English text with named ``str.format`` placeholders, marked with ``gettext_noop`` so the
+    web app can translate it (see ``engine.messages``); ``params`` fill it, already formatted as text (amounts as
+    ``str(Decimal)``, paths by :func:`path_text`). A template without params is used as it is (not formatted).
+    """
 
     path: Path
-    message: str
+    template: str
+    params: Mapping[str, str] = field(default_factory=dict, hash=False)
     source: str = ""
+
+    @property
+    def message(self) -> str:
+        """The English text: the template filled with its params."""
+        return self.template.format(**self.params) if self.params else self.template
 
     def __str__(self) -> str:
         return f"{self.source or path_text(self.path)}: {self.message}"
@@ -335,20 +348,70 @@ def effective_units(plan: Plan) -> tuple[tuple[Decimal, ...], list[Problem]]:
     raw = [clean_unit(level.unit if level.unit is not None else plan.unit) for level in plan.levels]
     units = list(raw)
     below: Decimal | None = plan.month_unit
-    below_name = "the months"
     for k in range(len(raw) - 1, -1, -1):
         if below is not None:
             units[k] = common_unit(raw[k], below)
             if units[k] != raw[k]:
-                warnings.append(Problem(ROOT, (
-                    f"level {k + 1} ({plan.levels[k].dimension}) is rounded to {units[k]} instead of {raw[k]}, "
-                    f"so that {below_name} in units of {below} add up to it exactly"
-                )))
-        below, below_name = units[k], f"level {k + 1} ({plan.levels[k].dimension})"
+                params = {"level": str(k + 1), "dimension": plan.levels[k].dimension, "unit": str(units[k]),
+                          "own_unit": str(raw[k]), "below": str(below)}
+                if k == len(raw) - 1:
+                    template = gettext_noop(
+                        "level {level} ({dimension}) is rounded to {unit} instead of {own_unit}, so that the months "
+                        "in units of {below} add up to it exactly")
+                else:
+                    template = gettext_noop(
+                        "level {level} ({dimension}) is rounded to {unit} instead of {own_unit}, so that level "
+                        "{below_level} ({below_dimension}) in units of {below} add up to it exactly")
+                    params |= {"below_level": str(k + 2), "below_dimension": plan.levels[k + 1].dimension}
+                warnings.append(Problem(ROOT, template, params))
+        below = units[k]
     return tuple(units), warnings
 
 
 # -- the decomposition ---------------------------------------------------------------------------------------
+
+
+class _NodeValueProblems(NamedTuple):
+    """The templates about one kind of per-node value (a lock, a manual value, a potential, a capacity): one
+    sentence each rather than the kind's English name put into a shared sentence, so each translates whole."""
+
+    not_a_member: str
+    on_the_total: str
+    negative: str
+    not_whole: str = ""  # locks and manual values only: they must be whole units of their level
+    none_given: str = ""  # potential and capacity only: a level shares by it but no table was given
+    missing: str = ""  # potential and capacity only: a member of such a level has none
+
+
+_NODE_VALUE_PROBLEMS = {
+    "lock": _NodeValueProblems(
+        gettext_noop("has a lock but is not a member of the plan's tree"),
+        gettext_noop("the total cannot have a lock; set the total instead"),
+        gettext_noop("lock {value} is negative; negative weights are refused"),
+        gettext_noop("lock {value} is not a whole number of {unit}, the unit of level {level} ({dimension})"),
+    ),
+    "manual value": _NodeValueProblems(
+        gettext_noop("has a manual value but is not a member of the plan's tree"),
+        gettext_noop("the total cannot have a manual value; set the total instead"),
+        gettext_noop("manual value {value} is negative; negative weights are refused"),
+        gettext_noop("manual value {value} is not a whole number of {unit}, the unit of level {level} "
+                     "({dimension})"),
+    ),
+    "potential": _NodeValueProblems(
+        gettext_noop("has a potential but is not a member of the plan's tree"),
+        gettext_noop("the total cannot have a potential; set the total instead"),
+        gettext_noop("potential {value} is negative; negative weights are refused"),
+        none_given=gettext_noop("level {level} ({dimension}) shares by potential but no potential was given"),
+        missing=gettext_noop("has no potential; level {level} ({dimension}) shares by potential"),
+    ),
+    "capacity": _NodeValueProblems(
+        gettext_noop("has a capacity but is not a member of the plan's tree"),
+        gettext_noop("the total cannot have a capacity; set the total instead"),
+        gettext_noop("capacity {value} is negative; negative weights are refused"),
+        none_given=gettext_noop("level {level} ({dimension}) shares by capacity but no capacity was given"),
+        missing=gettext_noop("has no capacity; level {level} ({dimension}) shares by capacity"),
+    ),
+}
 
 
 def decompose(plan: Plan, inputs: Inputs) -> Decomposition:
@@ -381,10 +444,10 @@ class _Run:
         self.warnings.extend(unit_warnings)
         total_units = units_of(self.plan.total, units[0])
         if total_units is None:
-            self.errors.append(Problem(ROOT, (
-                f"the total {self.plan.total} is not a whole number of {units[0]}, the unit of level 1 "
-                f"({self.levels[0].dimension}); round the total or choose a finer unit"
-            )))
+            self.errors.append(Problem(ROOT, gettext_noop(
+                "the total {total} is not a whole number of {unit}, the unit of level 1 ({dimension}); round the "
+                "total or choose a finer unit"
+            ), {"total": str(self.plan.total), "unit": str(units[0]), "dimension": self.levels[0].dimension}))
         known = self._check_tree()
         if self.errors:
             raise PlanError(self.errors)
@@ -400,40 +463,49 @@ class _Run:
     def _check_plan(self) -> None:
         plan = self.plan
         if not plan.levels:
-            self.errors.append(Problem(ROOT, "the plan has no levels"))
+            self.errors.append(Problem(ROOT, gettext_noop("the plan has no levels")))
         if plan.total < 0:
-            self.errors.append(Problem(ROOT, f"the total {plan.total} is negative"))
+            self.errors.append(Problem(ROOT, gettext_noop("the total {total} is negative"), {"total": str(plan.total)}))
         if plan.unit <= 0:
-            self.errors.append(Problem(ROOT, f"the plan's unit {plan.unit} must be positive"))
+            self.errors.append(Problem(ROOT, gettext_noop("the plan's unit {unit} must be positive"),
+                                       {"unit": str(plan.unit)}))
         if plan.month_unit is not None and plan.month_unit <= 0:
-            self.errors.append(Problem(ROOT, f"the month unit {plan.month_unit} must be positive"))
+            self.errors.append(Problem(ROOT, gettext_noop("the month unit {unit} must be positive"),
+                                       {"unit": str(plan.month_unit)}))
         seen: set[str] = set()
         for k, level in enumerate(plan.levels, start=1):
-            where = f"level {k} ({level.dimension})"
+            where = {"level": str(k), "dimension": level.dimension}
             if not level.dimension.strip():
-                self.errors.append(Problem(ROOT, f"level {k} has no dimension name"))
+                self.errors.append(Problem(ROOT, gettext_noop("level {level} has no dimension name"), {"level": str(k)}))
             elif level.dimension in seen:
-                self.errors.append(Problem(ROOT, f"{where}: the dimension appears twice in the levels"))
+                self.errors.append(Problem(ROOT, gettext_noop(
+                    "level {level} ({dimension}): the dimension appears twice in the levels"), where))
             seen.add(level.dimension)
             if level.unit is not None and level.unit <= 0:
-                self.errors.append(Problem(ROOT, f"{where}: the unit {level.unit} must be positive"))
+                self.errors.append(Problem(ROOT, gettext_noop(
+                    "level {level} ({dimension}): the unit {unit} must be positive"), where | {"unit": str(level.unit)}))
             if level.window < 1:
-                self.errors.append(Problem(ROOT, f"{where}: the history window must be at least 1 period"))
+                self.errors.append(Problem(ROOT, gettext_noop(
+                    "level {level} ({dimension}): the history window must be at least 1 period"), where))
             if level.method is Method.BLEND:
                 blend = level.blend
                 if blend is None:
-                    self.errors.append(Problem(ROOT, f"{where}: a blend needs its α, β, γ weights"))
+                    self.errors.append(Problem(ROOT, gettext_noop(
+                        "level {level} ({dimension}): a blend needs its α, β, γ weights"), where))
                 else:
                     parts = (blend.historical, blend.potential, blend.equal)
                     if any(p < 0 for p in parts):
-                        self.errors.append(Problem(ROOT, f"{where}: blend weights must not be negative"))
+                        self.errors.append(Problem(ROOT, gettext_noop(
+                            "level {level} ({dimension}): blend weights must not be negative"), where))
                     if sum(parts) != 1:
-                        self.errors.append(Problem(ROOT, (
-                            f"{where}: blend weights historical {blend.historical} + potential "
-                            f"{blend.potential} + equal {blend.equal} = {sum(parts)}, not exactly 1"
-                        )))
+                        self.errors.append(Problem(ROOT, gettext_noop(
+                            "level {level} ({dimension}): blend weights historical {historical} + potential "
+                            "{potential} + equal {equal} = {sum}, not exactly 1"
+                        ), where | {"historical": str(blend.historical), "potential": str(blend.potential),
+                                    "equal": str(blend.equal), "sum": str(sum(parts))}))
             if level.uses_history() and self.inputs.history is None:
-                self.errors.append(Problem(ROOT, f"{where}: uses historical weights but no history was given"))
+                self.errors.append(Problem(ROOT, gettext_noop(
+                    "level {level} ({dimension}): uses historical weights but no history was given"), where))
 
     def _check_tree(self) -> dict[Path, None]:
         """Every member reachable from the total, in level order (the tree's order within a level)."""
@@ -444,26 +516,30 @@ class _Run:
             kids = children.get(path, ())
             if len(path) == self.depth:
                 if kids:
-                    self.errors.append(Problem(path, f"has members below the last level ({', '.join(kids)})"))
+                    self.errors.append(Problem(path, gettext_noop("has members below the last level ({members})"),
+                                               {"members": ", ".join(kids)}))
                 continue
             if not kids:
                 level = self.levels[len(path)]
-                self.errors.append(Problem(path, f"has no members at level {len(path) + 1} ({level.dimension})"))
+                self.errors.append(Problem(path, gettext_noop("has no members at level {level} ({dimension})"),
+                                           {"level": str(len(path) + 1), "dimension": level.dimension}))
                 continue
             seen: set[str] = set()
             for key in kids:
                 if not isinstance(key, str) or not key.strip():
-                    self.errors.append(Problem(path, f"has a member with an empty or invalid name: {key!r}"))
+                    self.errors.append(Problem(path, gettext_noop("has a member with an empty or invalid name: {name}"),
+                                               {"name": repr(key)}))
                     continue
                 if key in seen:
-                    self.errors.append(Problem(path + (key,), "is listed twice among its siblings"))
+                    self.errors.append(Problem(path + (key,), gettext_noop("is listed twice among its siblings")))
                     continue
                 seen.add(key)
                 known[path + (key,)] = None
                 queue.append(path + (key,))
         for path in children:
             if tuple(path) not in known:
-                self.errors.append(Problem(tuple(path), "has members listed but is not itself a member of the tree"))
+                self.errors.append(Problem(tuple(path), gettext_noop(
+                    "has members listed but is not itself a member of the tree")))
         return known
 
     def _check_node_values(self, known: dict[Path, None]) -> None:
@@ -471,29 +547,29 @@ class _Run:
         inputs = self.inputs
         for name, table in (("lock", inputs.locks), ("manual value", inputs.manual),
                             ("potential", inputs.potential), ("capacity", inputs.capacity)):
+            templates = _NODE_VALUE_PROBLEMS[name]
             for path, value in table.items():
                 path = tuple(path)
                 if path not in known:
-                    self.errors.append(Problem(path, f"has a {name} but is not a member of the plan's tree"))
+                    self.errors.append(Problem(path, templates.not_a_member))
                     continue
                 if not path:
-                    self.errors.append(Problem(path, f"the total cannot have a {name}; set the total instead"))
+                    self.errors.append(Problem(path, templates.on_the_total))
                     continue
                 level = self.levels[len(path) - 1]
                 if value < 0:
-                    self.errors.append(Problem(path, f"{name} {value} is negative; negative weights are refused"))
+                    self.errors.append(Problem(path, templates.negative, {"value": str(value)}))
                     self.blocked.add(path[:-1])
                     continue
+                where = {"level": str(len(path)), "dimension": level.dimension}
                 if name == "manual value" and level.method is not Method.MANUAL:
-                    self.errors.append(Problem(path, (
-                        f"has a manual value but level {len(path)} ({level.dimension}) uses {level.method}"
-                    )))
+                    self.errors.append(Problem(path, gettext_noop(
+                        "has a manual value but level {level} ({dimension}) uses {method}"
+                    ), where | {"method": level.method.value}))
                     self.blocked.add(path[:-1])
-                if name in ("lock", "manual value") and units_of(value, self.units[len(path) - 1]) is None:
-                    self.errors.append(Problem(path, (
-                        f"{name} {value} is not a whole number of {self.units[len(path) - 1]}, the unit of "
-                        f"level {len(path)} ({level.dimension})"
-                    )))
+                if templates.not_whole and units_of(value, self.units[len(path) - 1]) is None:
+                    self.errors.append(Problem(path, templates.not_whole, where | {
+                        "value": str(value), "unit": str(self.units[len(path) - 1])}))
                     self.blocked.add(path[:-1])
         # every member of a level that needs a potential or a capacity has one (manual values may be missing: the
         # untyped members share the rest equally, with a warning)
@@ -503,17 +579,14 @@ class _Run:
                                         (level.method is Method.CAPACITY, inputs.capacity, "capacity")):
                 if not needed:
                     continue
+                where = {"level": str(k), "dimension": level.dimension}
                 if not table:
-                    self.errors.append(Problem(ROOT, (
-                        f"level {k} ({level.dimension}) shares by {what} but no {what} was given"
-                    )))
+                    self.errors.append(Problem(ROOT, _NODE_VALUE_PROBLEMS[what].none_given, where))
                     self.blocked.update(p[:-1] for p in members)
                     continue
                 for path in members:
                     if path not in table:
-                        self.errors.append(Problem(path, (
-                            f"has no {what}; level {k} ({level.dimension}) shares by {what}"
-                        )))
+                        self.errors.append(Problem(path, _NODE_VALUE_PROBLEMS[what].missing, where))
                         self.blocked.add(path[:-1])
 
     def _window(self, level: Level) -> list[list[int]]:
@@ -554,11 +627,12 @@ class _Run:
                 return self._split_manual(parent, value, paths, locked, level_no)
             # not every member typed yet: the typed ones hold like locks, the others share the rest equally
             untyped = [p for p, t in zip(paths, typed, strict=True) if t is None]
-            self.warnings.append(Problem(parent, (
-                f"{len(untyped)} of its {len(paths)} members at level {level_no} ({level.dimension}) have no manual "
-                f"value yet ({', '.join(path_text(p) for p in untyped[:5])}{', …' if len(untyped) > 5 else ''}); "
-                f"they share the rest equally"
-            )))
+            self.warnings.append(Problem(parent, gettext_noop(
+                "{count} of its {size} members at level {level} ({dimension}) have no manual value yet "
+                "({untyped}); they share the rest equally"
+            ), {"count": str(len(untyped)), "size": str(len(paths)), "level": str(level_no),
+                "dimension": level.dimension,
+                "untyped": ", ".join(path_text(p) for p in untyped[:5]) + (", …" if len(untyped) > 5 else "")}))
             locked, fixed_name = typed, "locked and typed"
         locked_nodes = [
             Node(p, level_no, lk, _share(Fraction(lk), value), Fraction(lk), None if lock else Fraction(lk),
@@ -569,17 +643,19 @@ class _Run:
         free = [i for i, lk in enumerate(locked) if lk is None]
         if locked_sum > value:
             names = ", ".join(f"{path_text(paths[i])}={locked[i]}" for i in range(len(paths)) if locked[i] is not None)
-            self.errors.append(Problem(parent, (
-                f"{fixed_name} values sum to {locked_sum}, {locked_sum - value} more than its value {value}: {names}"
-            )))
+            template = (gettext_noop("locked values sum to {total}, {over} more than its value {value}: {names}")
+                        if fixed_name == "locked" else
+                        gettext_noop("locked and typed values sum to {total}, {over} more than its value {value}: "
+                                     "{names}"))
+            self.errors.append(Problem(parent, template, {
+                "total": str(locked_sum), "over": str(locked_sum - value), "value": str(value), "names": names}))
             return locked_nodes
         if not free:
             if locked_sum != value:
                 names = ", ".join(f"{path_text(p)}={lk}" for p, lk in zip(paths, locked, strict=True))
-                self.errors.append(Problem(parent, (
-                    f"every member is locked and they sum to {locked_sum}, not its value {value} "
-                    f"(gap {value - locked_sum}): {names}"
-                )))
+                self.errors.append(Problem(parent, gettext_noop(
+                    "every member is locked and they sum to {total}, not its value {value} (gap {gap}): {names}"
+                ), {"total": str(locked_sum), "value": str(value), "gap": str(value - locked_sum), "names": names}))
             return locked_nodes
         weights = self._known_weights(parent, paths, level)
         if weights is None:
@@ -589,10 +665,10 @@ class _Run:
         remaining = value - locked_sum
         if sum(free_weights) == 0:
             if remaining != 0:
-                self.warnings.append(Problem(parent, (
-                    f"all {level.method} weights of its members at level {level_no} ({level.dimension}) are "
-                    f"zero; shared equally instead"
-                )))
+                self.warnings.append(Problem(parent, gettext_noop(
+                    "all {method} weights of its members at level {level} ({dimension}) are zero; shared equally "
+                    "instead"
+                ), {"method": level.method.value, "level": str(level_no), "dimension": level.dimension}))
                 method = Method.EQUAL.value
             free_weights = [Fraction(1)] * len(free)
         ints = integer_weights(free_weights)
@@ -625,10 +701,11 @@ class _Run:
         if total != value:
             gap = value - total
             names = ", ".join(f"{path_text(p)}={v}" for p, v in zip(paths, values, strict=True))
-            self.errors.append(Problem(parent, (
-                f"manual values sum to {total}, {'short of' if gap > 0 else 'over'} its value {value} by "
-                f"{abs(gap)}: {names}"
-            )))
+            template = (gettext_noop("manual values sum to {total}, short of its value {value} by {gap}: {names}")
+                        if gap > 0 else
+                        gettext_noop("manual values sum to {total}, over its value {value} by {gap}: {names}"))
+            self.errors.append(Problem(parent, template, {
+                "total": str(total), "value": str(value), "gap": str(abs(gap)), "names": names}))
             return [Node(p, level_no, lk, _share(Fraction(lk), value), Fraction(lk), None, "manual", True)
                     for p, lk in zip(paths, locked, strict=True) if lk is not None]
         return [
@@ -680,9 +757,9 @@ class _Run:
                 return None
             total = sum(weights)
             if total == 0:
-                self.warnings.append(Problem(parent, (
-                    f"all {name} weights of its members are zero; that part of the blend is shared equally"
-                )))
+                self.warnings.append(Problem(parent, gettext_noop(
+                    "all {method} weights of its members are zero; that part of the blend is shared equally"
+                ), {"method": name}))
                 weights, total = [Fraction(1)] * n, Fraction(n)
             alpha = Fraction(factor)
             blended = [b + alpha * w / total for b, w in zip(blended, weights, strict=True)]
@@ -705,10 +782,10 @@ class _Run:
         # weight, so the member gets no historical share (with a warning) instead of stopping the whole plan.
         for path, weight in zip(paths, weights, strict=True):
             if weight < 0:
-                self.warnings.append(Problem(path, (
-                    f"its history over the window is negative ({fraction_text(weight)}: returns above sales); it "
-                    f"gets no historical share"
-                )))
+                self.warnings.append(Problem(path, gettext_noop(
+                    "its history over the window is negative ({history}: returns above sales); it gets no "
+                    "historical share"
+                ), {"history": fraction_text(weight)}))
         return [max(w, Fraction(0)) for w in weights]
 
     @staticmethod

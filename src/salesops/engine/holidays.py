@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path as FilePath
 
 from salesops.engine.decomposition import PlanError, Problem
+from salesops.engine.messages import gettext_noop
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class HolidayCalendar:
     def working_days(self, month: date) -> int:
         """Working days in the calendar month of ``month``; refuses a year the calendar does not cover."""
         if not self.covers(month.year):
-            raise PlanError([Problem((), missing_year_message(self, month.year))])
+            raise PlanError([missing_year(self, month.year)])
         day = date(month.year, month.month, 1)
         count = 0
         while day.month == month.month:
@@ -68,12 +69,12 @@ class HolidayCalendar:
         )
 
 
-def missing_year_message(calendar: HolidayCalendar, year: int) -> str:
-    covered = ", ".join(str(y) for y in sorted(calendar.years or ()))
-    return (
-        f"the holiday calendar '{calendar.name}' has no data for {year} (it covers {covered}); load that year's "
-        f"official schedule from a file (CSV: date,kind with kind holiday or workday), or count weekdays only"
-    )
+def missing_year(calendar: HolidayCalendar, year: int) -> Problem:
+    """The problem of asking ``calendar`` for a year it does not cover."""
+    return Problem((), gettext_noop(
+        "the holiday calendar '{calendar}' has no data for {year} (it covers {covered}); load that year's official "
+        "schedule from a file (CSV: date,kind with kind holiday or workday), or count weekdays only"
+    ), {"calendar": calendar.name, "year": str(year), "covered": ", ".join(str(y) for y in sorted(calendar.years or ()))})
 
 
 WEEKDAYS = HolidayCalendar("weekdays", frozenset(), frozenset(), None, ("Monday to Friday, no holidays",))
@@ -236,23 +237,26 @@ def load_calendar(path: str | FilePath, text: str | None = None) -> HolidayCalen
     holidays: set[date] = set()
     workdays: set[date] = set()
     for where, first, last, kind in entries:
-        try:
-            a, b = _as_date(first), _as_date(last)
-        except ValueError as exc:
-            problems.append(Problem((), str(exc), where))
+        a, b = _as_date(first), _as_date(last)
+        if a is None or b is None:
+            problems.append(Problem((), gettext_noop("not a date: {value} (expected e.g. 2027-02-06)"),
+                                    {"value": repr(first if a is None else last)}, where))
             continue
         if b < a:
-            problems.append(Problem((), f"range ends ({b}) before it starts ({a})", where))
+            problems.append(Problem((), gettext_noop("range ends ({end}) before it starts ({start})"),
+                                    {"end": str(b), "start": str(a)}, where))
             continue
         kind_text = str(kind).strip().lower()
         if kind_text not in ("holiday", "workday"):
-            problems.append(Problem((), f"kind must be holiday or workday, not {kind!r}", where))
+            problems.append(Problem((), gettext_noop("kind must be holiday or workday, not {kind}"),
+                                    {"kind": repr(kind)}, where))
             continue
         days = set(_days(a, b))
         (holidays if kind_text == "holiday" else workdays).update(days)
     clash = sorted(holidays & workdays)
     if clash:
-        problems.append(Problem((), f"listed both as holiday and workday: {', '.join(map(str, clash))}", str(path)))
+        problems.append(Problem((), gettext_noop("listed both as holiday and workday: {days}"),
+                                {"days": ", ".join(map(str, clash))}, str(path)))
     if problems:
         raise PlanError(problems)
     covered = frozenset(years) if years is not None else frozenset(d.year for d in holidays | workdays)
@@ -268,13 +272,14 @@ def read_text(path: FilePath) -> str:
         return data.decode("gb18030")
 
 
-def _as_date(value: object) -> date:
+def _as_date(value: object) -> date | None:
+    """The date a cell or YAML value names, or None when it names none."""
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValueError(f"not a date: {value!r} (expected e.g. 2027-02-06)") from None
+        return None
 
 
 Entry = tuple[str, object, object, object]
@@ -283,10 +288,11 @@ Entry = tuple[str, object, object, object]
 def _csv_entries(path: FilePath, text: str) -> list[Entry]:
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
-        raise PlanError([Problem((), "the file is empty (expected columns date,kind)", str(path))])
+        raise PlanError([Problem((), gettext_noop("the file is empty (expected columns date,kind)"), source=str(path))])
     header = [cell.strip().lower() for cell in rows[0]]
     if "date" not in header or "kind" not in header:
-        raise PlanError([Problem((), f"expected columns date,kind[,name], found {','.join(rows[0])}", str(path))])
+        raise PlanError([Problem((), gettext_noop("expected columns date,kind[,name], found {found}"),
+                                 {"found": ",".join(rows[0])}, str(path))])
     d, k = header.index("date"), header.index("kind")
     entries: list[Entry] = []
     for number, row in enumerate(rows[1:], start=2):
@@ -303,16 +309,17 @@ def _yaml_entries(path: FilePath, text: str) -> tuple[list[Entry], Sequence[int]
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PlanError([Problem((), f"not valid YAML: {exc}", str(path))]) from None
+        raise PlanError([Problem((), gettext_noop("not valid YAML: {error}"), {"error": str(exc)}, str(path))]) from None
     name, years = path.stem, None
     if isinstance(data, dict):
         name = str(data.get("name", name))
         years = data.get("years")
         if years is not None and (not isinstance(years, list) or not all(isinstance(y, int) for y in years)):
-            raise PlanError([Problem((), "years: must be a list of years, e.g. [2027]", str(path))])
+            raise PlanError([Problem((), gettext_noop("years: must be a list of years, e.g. [2027]"), source=str(path))])
         data = data.get("days")
     if not isinstance(data, list):
-        raise PlanError([Problem((), "expected a list of days (or a mapping with days:)", str(path))])
+        raise PlanError([Problem((), gettext_noop("expected a list of days (or a mapping with days:)"),
+                                 source=str(path))])
     entries: list[Entry] = []
     for number, item in enumerate(data, start=1):
         where = f"{path.name} entry {number}"

@@ -24,7 +24,8 @@ from fractions import Fraction
 
 from salesops.engine.allocation import integer_weights, split_units
 from salesops.engine.decomposition import Path, PlanError, Problem, fraction_text, units_of
-from salesops.engine.holidays import HolidayCalendar, missing_year_message
+from salesops.engine.holidays import HolidayCalendar, missing_year
+from salesops.engine.messages import gettext_noop
 from salesops.engine.money import CENT
 from salesops.engine.periods import FiscalCalendar, Period
 
@@ -41,11 +42,12 @@ class Profile:
 
     def __post_init__(self) -> None:
         if len(self.weights) != MONTHS:
-            raise PlanError([Problem((), f"a seasonality profile needs 12 months, got {len(self.weights)}")])
+            raise PlanError([Problem((), gettext_noop("a seasonality profile needs 12 months, got {count}"),
+                                     {"count": str(len(self.weights))})])
         if any(w < 0 for w in self.weights):
-            raise PlanError([Problem((), "a seasonality profile cannot have a negative month")])
+            raise PlanError([Problem((), gettext_noop("a seasonality profile cannot have a negative month"))])
         if sum(self.weights) <= 0:
-            raise PlanError([Problem((), "a seasonality profile needs at least one month above zero")])
+            raise PlanError([Problem((), gettext_noop("a seasonality profile needs at least one month above zero"))])
 
     @property
     def shares(self) -> tuple[Fraction, ...]:
@@ -72,17 +74,18 @@ def typed(percentages: Sequence[Decimal | int], path: Path = ()) -> Profile:
     """Percentages typed per month; refused unless there are 12 of them, none negative, totalling exactly 100."""
     problems = []
     if len(percentages) != MONTHS:
-        problems.append(Problem(path, f"a typed profile needs 12 monthly percentages, got {len(percentages)}"))
+        problems.append(Problem(path, gettext_noop("a typed profile needs 12 monthly percentages, got {count}"),
+                                {"count": str(len(percentages))}))
     negative = [i + 1 for i, p in enumerate(percentages) if p < 0]
     if negative:
-        problems.append(Problem(path, f"a typed profile has negative percentages in months {negative}"))
+        problems.append(Problem(path, gettext_noop("a typed profile has negative percentages in months {months}"),
+                                {"months": str(negative)}))
     total = sum((Decimal(p) for p in percentages), Decimal(0))
     if total != 100:
         off = total - 100
-        problems.append(Problem(path, (
-            f"the typed profile totals {total}%, {abs(off)} percentage points {'over' if off > 0 else 'short of'} "
-            f"100%"
-        )))
+        template = (gettext_noop("the typed profile totals {total}%, {off} percentage points over 100%") if off > 0
+                    else gettext_noop("the typed profile totals {total}%, {off} percentage points short of 100%"))
+        problems.append(Problem(path, template, {"total": str(total), "off": str(abs(off))}))
     if problems:
         raise PlanError(problems)
     return Profile(tuple(Fraction(p) for p in percentages), "typed")
@@ -103,9 +106,12 @@ def from_history(monthly: Mapping[date, Decimal], fiscal_years: Sequence[int],
     refused when none is left, or when returns make a month's average share negative."""
     years = usable_years(monthly, fiscal_years, calendar)
     if not years:
-        shown = ", ".join(f"FY{y}" for y in fiscal_years) or "none"
-        raise PlanError([Problem(path, f"no fiscal year with actuals above zero to take a seasonality profile "
-                                       f"from (years looked at: {shown})")])
+        if fiscal_years:
+            raise PlanError([Problem(path, gettext_noop(
+                "no fiscal year with actuals above zero to take a seasonality profile from (years looked at: "
+                "{years})"), {"years": ", ".join(f"FY{y}" for y in fiscal_years)})])
+        raise PlanError([Problem(path, gettext_noop(
+            "no fiscal year with actuals above zero to take a seasonality profile from (years looked at: none)"))])
     zero = Decimal(0)
     sums = [Fraction(0)] * MONTHS
     for year in years:
@@ -115,10 +121,10 @@ def from_history(monthly: Mapping[date, Decimal], fiscal_years: Sequence[int],
     weights = tuple(s / len(years) for s in sums)
     negative = [i + 1 for i, w in enumerate(weights) if w < 0]
     if negative:
-        raise PlanError([Problem(path, (
-            f"history gives fiscal months {negative} a negative average share (returns above sales); use a "
-            f"template or a typed profile"
-        ))])
+        raise PlanError([Problem(path, gettext_noop(
+            "history gives fiscal months {months} a negative average share (returns above sales); use a template "
+            "or a typed profile"
+        ), {"months": str(negative)})])
     return Profile(weights, "history " + "+".join(f"FY{y}" for y in years))
 
 
@@ -128,7 +134,7 @@ def working_days(fiscal_year: int, holidays: HolidayCalendar,
     months = fiscal_months(fiscal_year, calendar)
     missing = sorted({m.start.year for m in months if not holidays.covers(m.start.year)})
     if missing:
-        raise PlanError([Problem((), missing_year_message(holidays, y)) for y in missing])
+        raise PlanError([missing_year(holidays, y) for y in missing])
     return tuple(holidays.working_days(m.start) for m in months)
 
 
@@ -145,7 +151,7 @@ def spread(total: Decimal, profile: Profile, unit: Decimal = CENT, path: Path = 
     """The 12 monthly amounts of ``total`` by ``profile``, in whole ``unit``s, summing exactly to ``total``."""
     count = units_of(total, unit)
     if count is None:
-        raise PlanError([Problem(path, f"the yearly target {total} is not a whole number of the month unit {unit}")])
+        raise PlanError([_not_whole_months(path, total, unit)])
     return tuple(part * unit for part in split_units(count, integer_weights(profile.weights)))
 
 
@@ -160,19 +166,24 @@ def spread_all(amounts: Mapping[Path, Decimal], profiles: Profile | Mapping[Path
     for path, total in amounts.items():
         profile = profiles if isinstance(profiles, Profile) else profiles.get(path)
         if profile is None:
-            problems.append(Problem(path, "has no seasonality profile"))
+            problems.append(Problem(path, gettext_noop("has no seasonality profile")))
             continue
         ints = ints_of.get(id(profile))
         if ints is None:
             ints = ints_of[id(profile)] = integer_weights(profile.weights)
         count = Fraction(total) / unit_fraction
         if count.denominator != 1:
-            problems.append(Problem(path, f"the yearly target {total} is not a whole number of the month unit {unit}"))
+            problems.append(_not_whole_months(path, total, unit))
             continue
         out[path] = tuple(part * unit for part in split_units(count.numerator, ints))
     if problems:
         raise PlanError(problems)
     return out
+
+
+def _not_whole_months(path: Path, total: Decimal, unit: Decimal) -> Problem:
+    return Problem(path, gettext_noop("the yearly target {total} is not a whole number of the month unit {unit}"),
+                   {"total": str(total), "unit": str(unit)})
 
 
 def describe(profile: Profile) -> str:

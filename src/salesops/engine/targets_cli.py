@@ -132,7 +132,7 @@ def load_yaml(text: str, source: str = "plan.yaml") -> Any:
     try:
         return yaml.load(text, Loader=Loader)  # noqa: S506  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
-        raise PlanError([Problem((), f"not valid YAML: {exc}", source)]) from None
+        raise PlanError([Problem((), f"not valid YAML: {exc}", source=source)]) from None
 
 
 class _Reader:
@@ -143,7 +143,7 @@ class _Reader:
         self.problems: list[Problem] = []
 
     def problem(self, where: str, message: str) -> None:
-        self.problems.append(Problem((), message, f"{self.source}: {where}" if where else self.source))
+        self.problems.append(Problem((), message, source=f"{self.source}: {where}" if where else self.source))
 
     def keys(self, data: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
         allowed = set(allowed)
@@ -193,7 +193,7 @@ def parse_plan(data: Any, source: str = "plan.yaml") -> PlanFile:
     """The plan file's content as a :class:`PlanFile`; every problem in it in one PlanError."""
     r = _Reader(source)
     if not isinstance(data, dict):
-        raise PlanError([Problem((), "must be a YAML mapping (fiscal_year:, levels:, …)", source)])
+        raise PlanError([Problem((), "must be a YAML mapping (fiscal_year:, levels:, …)", source=source)])
     r.keys(data, ("fiscal_year", "start_month", "total", "unit", "levels", "tree", "seasonality"), "")
     fiscal_year = r.integer(data.get("fiscal_year"), "fiscal_year", 1900, 9999) if "fiscal_year" in data else None
     if "fiscal_year" not in data:
@@ -350,12 +350,12 @@ def read_table(path: FilePath, encoding: str | None = None) -> Table:
     try:
         text = path.read_bytes().decode(encoding) if encoding else hol.read_text(path)
     except OSError as exc:
-        raise PlanError([Problem((), f"cannot read the file: {exc.strerror}", str(path))]) from None
+        raise PlanError([Problem((), f"cannot read the file: {exc.strerror}", source=str(path))]) from None
     except (UnicodeDecodeError, LookupError) as exc:
-        raise PlanError([Problem((), f"cannot decode the file: {exc}", str(path))]) from None
+        raise PlanError([Problem((), f"cannot decode the file: {exc}", source=str(path))]) from None
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
-        raise PlanError([Problem((), "the file is empty", str(path))])
+        raise PlanError([Problem((), "the file is empty", source=str(path))])
     header = tuple(cell.strip() for cell in rows[0])
     body = []
     for number, row in enumerate(rows[1:], start=2):
@@ -391,7 +391,7 @@ def read_history(table: Table, dims: Sequence[str], problems: list[Problem]) -> 
         missing.append("amount")
     if missing:
         problems.append(Problem((), f"missing columns: {', '.join(missing)} (found: {', '.join(table.header)})",
-                                table.name))
+                                source=table.name))
         return History((), {}), []
     assert period is not None and amount is not None  # noqa: S101  # checked just above
     order = [columns[k] for k in range(len(dims))]
@@ -402,7 +402,7 @@ def read_history(table: Table, dims: Sequence[str], problems: list[Problem]) -> 
         path = tuple(cells[c] for c in order)
         bad = [dims[k] for k, key in enumerate(path) if not key]
         if bad:
-            problems.append(Problem((), f"empty {', '.join(bad)}", table.where(line)))
+            problems.append(Problem((), f"empty {', '.join(bad)}", source=table.where(line)))
             continue
         text = cells[period]
         month = months.get(text)
@@ -410,12 +410,12 @@ def read_history(table: Table, dims: Sequence[str], problems: list[Problem]) -> 
             try:
                 month = months[text] = month_start(text)
             except ValueError as exc:
-                problems.append(Problem((), str(exc), table.where(line)))
+                problems.append(Problem((), str(exc), source=table.where(line)))
                 continue
         try:
             value = parse_amount(cells[amount])
         except (TypeError, ValueError) as exc:
-            problems.append(Problem((), f"amount: {exc}", table.where(line)))
+            problems.append(Problem((), f"amount: {exc}", source=table.where(line)))
             continue
         records.append((path, month, value))
         leaves[path] = None
@@ -430,7 +430,7 @@ def read_exact_paths(table: Table, dims: Sequence[str], known: set[Path], what: 
     if value_col is None or not columns:
         problems.append(Problem((), (
             f"expected level columns ({', '.join(dims)}) and a value column; found: {', '.join(table.header)}"
-        ), table.name))
+        ), source=table.name))
         return {}
     out: dict[Path, Decimal] = {}
     for line, cells in table.rows:
@@ -438,24 +438,24 @@ def read_exact_paths(table: Table, dims: Sequence[str], known: set[Path], what: 
         depth = max((k + 1 for k, key in enumerate(keys) if key), default=0)
         if depth == 0:
             problems.append(Problem((), f"names no member (fill {', '.join(dims)} down to the node)",
-                                    table.where(line)))
+                                    source=table.where(line)))
             continue
         gaps = [dims[k] for k in range(depth) if not keys[k]]
         if gaps:
             problems.append(Problem((), f"a {what} needs the whole path down to its node; empty: {', '.join(gaps)}",
-                                    table.where(line)))
+                                    source=table.where(line)))
             continue
         path = tuple(keys[:depth])
         try:
             value = parse_amount(cells[value_col])
         except (TypeError, ValueError) as exc:
-            problems.append(Problem(path, f"value: {exc}", table.where(line)))
+            problems.append(Problem(path, f"value: {exc}", source=table.where(line)))
             continue
         if path not in known:
-            problems.append(Problem(path, f"{path_text(path)} is not a member of the plan's tree", table.where(line)))
+            problems.append(Problem(path, f"{path_text(path)} is not a member of the plan's tree", source=table.where(line)))
             continue
         if path in out:
-            problems.append(Problem(path, f"a second {what} for {path_text(path)}", table.where(line)))
+            problems.append(Problem(path, f"a second {what} for {path_text(path)}", source=table.where(line)))
             continue
         out[path] = value
     return out
@@ -469,30 +469,30 @@ def read_matched(table: Table, dims: Sequence[str], nodes_at: Mapping[int, list[
     columns = _dimension_columns(table, dims)
     if not columns:
         problems.append(Problem((), f"expected at least one level column ({', '.join(dims)}); found: "
-                                    f"{', '.join(table.header)}", table.name))
+                                    f"{', '.join(table.header)}", source=table.name))
         return {}
     # rows by (depth, the level positions they name) → {member keys: (line, value)}
     index: dict[tuple[int, tuple[int, ...]], dict[tuple[str, ...], tuple[int, Decimal]]] = {}
     for line, cells in table.rows:
         named = tuple(k for k in sorted(columns) if cells[columns[k]])
         if not named:
-            problems.append(Problem((), "names no member", table.where(line)))
+            problems.append(Problem((), "names no member", source=table.where(line)))
             continue
         depth = named[-1] + 1
         if depth not in depths:
             warnings.append(Problem((), (
                 f"ignored: level {depth} ({dims[depth - 1]}) does not share by {what}"
-            ), table.where(line)))
+            ), source=table.where(line)))
             continue
         try:
             value = value_of(cells)
         except (TypeError, ValueError) as exc:
-            problems.append(Problem((), f"{what}: {exc}", table.where(line)))
+            problems.append(Problem((), f"{what}: {exc}", source=table.where(line)))
             continue
         keys = tuple(cells[columns[k]] for k in named)
         bucket = index.setdefault((depth, named), {})
         if keys in bucket:
-            problems.append(Problem((), f"the same members as row {bucket[keys][0]}", table.where(line)))
+            problems.append(Problem((), f"the same members as row {bucket[keys][0]}", source=table.where(line)))
             continue
         bucket[keys] = (line, value)
     out: dict[Path, Decimal] = {}
@@ -520,7 +520,7 @@ def read_matched(table: Table, dims: Sequence[str], nodes_at: Mapping[int, list[
             if line not in used:
                 problems.append(Problem((), (
                     f"{' / '.join(keys)} matches no member of the plan (unknown member?)"
-                ), table.where(line)))
+                ), source=table.where(line)))
     return out
 
 
@@ -531,13 +531,13 @@ def _capacity_value(table: Table) -> Callable[[tuple[str, ...]], Decimal]:
         return lambda cells: parse_amount(cells[capacity])
     if headcount is not None and ramp is not None:
         return lambda cells: parse_amount(cells[headcount]) * parse_ratio(cells[ramp])
-    raise PlanError([Problem((), "expected a capacity column, or headcount and ramp columns", table.name)])
+    raise PlanError([Problem((), "expected a capacity column, or headcount and ramp columns", source=table.name)])
 
 
 def _potential_value(table: Table) -> Callable[[tuple[str, ...]], Decimal]:
     column = table.column(POTENTIAL_COLUMNS)
     if column is None:
-        raise PlanError([Problem((), "expected a potential (or value) column", table.name)])
+        raise PlanError([Problem((), "expected a potential (or value) column", source=table.name)])
     return lambda cells: parse_amount(cells[column])
 
 
@@ -561,7 +561,7 @@ def allocate(args: argparse.Namespace) -> Result:
     try:
         plan_text = hol.read_text(plan_path)
     except OSError as exc:
-        raise PlanError([Problem((), f"cannot read the plan: {exc.strerror}", str(plan_path))]) from None
+        raise PlanError([Problem((), f"cannot read the plan: {exc.strerror}", source=str(plan_path))]) from None
     data = load_yaml(plan_text, plan_path.name)
     spec = parse_plan(data, plan_path.name)
     dims = [level.dimension for level in spec.levels]
@@ -572,9 +572,9 @@ def allocate(args: argparse.Namespace) -> Result:
         try:
             total = parse_amount(args.total)
         except (TypeError, ValueError) as exc:
-            problems.append(Problem((), str(exc), "--total"))
+            problems.append(Problem((), str(exc), source="--total"))
     if total is None and not problems:
-        problems.append(Problem((), "no total: give --total or total: in the plan", plan_path.name))
+        problems.append(Problem((), "no total: give --total or total: in the plan", source=plan_path.name))
 
     history: History | None = None
     leaves: list[Path] = []
@@ -588,11 +588,11 @@ def allocate(args: argparse.Namespace) -> Result:
         gone = [p for p in paths if p[:len(path)] == path]
         if not gone:
             problems.append(Problem(path, f"{path_text(path)} is not a member of the history or tree.add",
-                                    f"{plan_path.name}: tree.remove"))
+                                    source=f"{plan_path.name}: tree.remove"))
         for p in gone:
             del paths[p]
     if not paths and not problems:
-        problems.append(Problem((), "the tree is empty: give --history, or tree.add in the plan", plan_path.name))
+        problems.append(Problem((), "the tree is empty: give --history, or tree.add in the plan", source=plan_path.name))
     children = children_from_paths(paths)
     known: set[Path] = {()} | {p[:d] for p in paths for d in range(1, len(p) + 1)}
     nodes_at: dict[int, list[Path]] = {}
@@ -663,14 +663,14 @@ def _profiles(spec: PlanFile, plan: Plan, history: History | None, leaves: list[
     per_node: dict[Path, sea.Profile] = {}
     if base is None:
         if history is None or not history.months:
-            raise PlanError([Problem((), "profile: history needs --history", "seasonality")])
+            raise PlanError([Problem((), "profile: history needs --history", source="seasonality")])
         known_history = history
         years = season.years if season.years is not None else _complete_years(history, plan)
         if not years:
             raise PlanError([Problem((), (
                 f"profile: history, but the history has no complete fiscal year before FY{plan.fiscal_year}; "
                 f"list seasonality.years or use profile: template or typed"
-            ), "seasonality")])
+            ), source="seasonality")])
 
         def monthly_of(path: Path) -> dict[date, Decimal]:
             series = known_history.series.get(path, ())
@@ -689,7 +689,7 @@ def _profiles(spec: PlanFile, plan: Plan, history: History | None, leaves: list[
                 warnings.append(Problem((), (
                     f"no history in {', '.join(f'FY{y}' for y in years)} for {', '.join(fallback)}; "
                     f"they use the company-wide profile"
-                ), "seasonality"))
+                ), source="seasonality"))
     if season.working_days:
         holidays = hol.BUILT_IN[season.calendar]()
         if args.calendar:
@@ -704,7 +704,7 @@ def _profiles(spec: PlanFile, plan: Plan, history: History | None, leaves: list[
         base = adjust(base)
         per_node = {node: adjust(p) for node, p in per_node.items()}
     elif args.calendar:
-        warnings.append(Problem((), "ignored: seasonality.working_days is not true", "--calendar"))
+        warnings.append(Problem((), "ignored: seasonality.working_days is not true", source="--calendar"))
     return {leaf: per_node.get(leaf[:by_depth], base) if by_depth else base for leaf in leaves}
 
 

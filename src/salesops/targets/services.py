@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 
@@ -14,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from salesops.core import audit
 from salesops.engine import decomposition as dec
@@ -93,7 +95,8 @@ def check_seasonality(config: dict) -> dict:
             values = [Decimal(str(v)) for v in config.get("profile") or []]
             sea.typed(values) if source == "typed" else sea.from_weights(values)
         except (ArithmeticError, ValueError) as error:
-            messages = [p.message for p in error.problems] if isinstance(error, dec.PlanError) else [str(error)]
+            messages = ([problem_message(p, {}) for p in error.problems] if isinstance(error, dec.PlanError)
+                        else [str(error)])
             raise ValidationError({"seasonality": messages}) from None
     return config
 
@@ -394,17 +397,51 @@ def _profiles_from(data: dict):
     return made[()] if set(made) == {()} else made
 
 
-MEMBER_KEY = re.compile(r"\b(?:category|region|segment|team|salesperson):\d+\b")
+# -- engine problems in words --------------------------------------------------------------------------------
+# A member key ("team:2") or a path of them ("team:2/salesperson:5") inside an engine message.
+MEMBER_PATH = re.compile(r"\b(?:{0}):\d+(?:/(?:{0}):\d+)*\b".format("|".join(DIMENSIONS)))
+# The engine names a method by its code ("all historical weights … are zero"); in a sentence it reads as this word.
+METHOD_WORDS = {
+    dec.Method.EQUAL: pgettext_lazy("allocation method", "equal"),
+    dec.Method.HISTORICAL: pgettext_lazy("allocation method", "historical"),
+    dec.Method.POTENTIAL: pgettext_lazy("allocation method", "potential"),
+    dec.Method.CAPACITY: pgettext_lazy("allocation method", "capacity"),
+    dec.Method.BLEND: pgettext_lazy("allocation method", "blend"),
+    dec.Method.MANUAL: pgettext_lazy("allocation method", "manual"),
+}
 
 
-def _problems_to_error(error: dec.PlanError, names: dict[str, str]) -> ValidationError:
-    """Every problem, with member keys ("team:2/salesperson:5") replaced by names ("华东一组 / 李丽")."""
-    def readable(path):
-        return " / ".join(names.get(k, k) for k in path) or _("(total)")
+def _param_text(name: str, value: str, names: Mapping[str, str]) -> str:
+    if name.endswith("dimension"):
+        return str(DIMENSIONS.get(value, value))
+    if name == "method":
+        return str(METHOD_WORDS.get(value, value))
+    return MEMBER_PATH.sub(lambda m: " / ".join(names.get(k, k) for k in m.group(0).split("/")), value)
 
-    def named(message: str) -> str:
-        return MEMBER_KEY.sub(lambda m: names.get(m.group(0), m.group(0)), message).replace("/", " / ")
-    return ValidationError([f"{readable(p.path)}: {named(p.message)}" for p in error.problems])
+
+def problem_message(problem: dec.Problem, names: Mapping[str, str]) -> str:
+    """An engine problem's message in the active language: its template translated (the engine marks them with
+    ``gettext_noop``), filled with its params, in which member keys ("team:2/salesperson:5") become names
+    ("华东一组 / 李丽") and dimension and method codes their words."""
+    template = _(problem.template)
+    if not problem.params:
+        return template
+    params = {name: _param_text(name, value, names) for name, value in problem.params.items()}
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):  # a translation that lost or broke a placeholder: the English text
+        return problem.template.format(**params)
+
+
+def problem_text(problem: dec.Problem, names: Mapping[str, str]) -> str:
+    """``华东一组 / 李丽: message``: the node the problem is about, by name, then :func:`problem_message`."""
+    where = " / ".join(names.get(k, k) for k in problem.path) or _("(total)")
+    return f"{where}: {problem_message(problem, names)}"
+
+
+def _problems_to_error(error: dec.PlanError, names: Mapping[str, str]) -> ValidationError:
+    """Every problem in words (:func:`problem_text`), in one ValidationError."""
+    return ValidationError([problem_text(p, names) for p in error.problems])
 
 
 @transaction.atomic
@@ -443,8 +480,7 @@ def plan_allocate(*, actor, plan: TargetPlan, refresh: bool = True) -> list[str]
     audit.record(actor=actor, event="target_plan.allocated", subject=plan,
                  new={"total": plan.total, "nodes": len(result.nodes), "refreshed": refresh,
                       "warnings": [str(w) for w in result.warnings]})
-    readable = {p: " / ".join(names.get(k, k) for k in p) for p in [w.path for w in result.warnings]}
-    return [f"{readable[w.path] or _('(total)')}: {w.message}" for w in result.warnings]
+    return [problem_text(w, names) for w in result.warnings]
 
 
 # Parsed snapshots by plan: a lock re-uses the last allocation's inputs, and parsing their JSON and exact fractions
