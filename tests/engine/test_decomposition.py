@@ -380,3 +380,39 @@ def test_weights_from_an_earlier_run_give_the_same_result_and_warnings():
                                                            locks={("Z",): D(100)}))
     fresh = decompose(plan(1000, level, unit=D(1)), Inputs({(): ["X", "Y", "Z"]}, history, locks={("Z",): D(100)}))
     assert again.nodes == fresh.nodes and again.warnings == fresh.warnings
+
+
+@given(trees(), st.data())
+def test_a_subtree_computed_alone_equals_that_subtree_of_a_whole_run(tree, data):
+    # what a lock's re-balance relies on: re-computing only below the parent gives the very nodes a whole run gives
+    depth, children, weights, unit, total = tree
+    levels = tuple(Level(f"l{i}", Method.POTENTIAL) for i in range(depth))
+    inner = [p for p in children if len(p) < depth]
+    within = data.draw(st.sampled_from(inner))
+    kids = children[within]
+    locked = data.draw(st.lists(st.sampled_from(kids), unique=True, max_size=len(kids) - 1))
+    whole_plan = plan(total, *levels, unit=unit)
+    first = decompose(whole_plan, Inputs(children, potential=weights))
+    parent_value = first.value(within)
+    locks = {}
+    room = int(parent_value / result_unit(first, len(within)))
+    for key in locked:
+        part = data.draw(st.integers(0, room))
+        room -= part
+        locks[within + (key,)] = part * result_unit(first, len(within))
+    whole = decompose(whole_plan, Inputs(children, potential=weights, locks=locks))
+    alone = decompose(whole_plan, Inputs(children, potential=weights, locks=locks), within=(within, parent_value))
+    below = tuple(n for n in whole.nodes if len(n.path) > len(within) and n.path[:len(within)] == within)
+    assert alone.nodes == below
+    assert set(alone.warnings) <= set(whole.warnings)
+
+
+def result_unit(result, level: int) -> Decimal:
+    """The rounding unit of the children of a node at ``level``."""
+    return result.units[level]
+
+
+def test_within_must_name_a_node_above_the_last_level():
+    children = {(): ["A", "B"]}
+    with pytest.raises(ValueError, match="not a node above the last level"):
+        decompose(plan(100, Level("p", Method.EQUAL)), Inputs(children), within=(("A",), D(50)))

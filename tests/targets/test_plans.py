@@ -263,3 +263,34 @@ def test_key_customers_are_a_level_with_the_others_together(world, ops_olivia):
     result = plan_attainment(plan, world.company.calendar.parse("FY2025"), dt.date(2025, 12, 31))
     actual = {n.key: result.progress[pk].actual for pk, n in result.nodes.items()}
     assert actual[f"customer:{world.customers.a.pk}"] == D("2000.00") and actual["customer:0"] == D("1000.00")
+
+
+def test_a_lock_stores_exactly_what_a_whole_re_allocation_would(world, ops_olivia):
+    # a lock re-computes only its parent's subtree; the nodes, and every node's months (the ancestors' too,
+    # which follow their leaves), must be what re-allocating the whole plan on the same inputs gives
+    plan = targets.plan_create(actor=ops_olivia, name="partial", fiscal_year=2026, total=D("1000000.00"),
+                               levels=[{"dimension": "team", "depth": 1, "method": "equal"},
+                                       {"dimension": "salesperson", "method": "equal"}],
+                               seasonality={"source": "typed", "profile": ["5", "5", "10", "10", "5", "5", "10", "10",
+                                                                           "5", "5", "10", "20"]})
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+
+    def state():
+        nodes = {n.key: (n.value, n.exact, n.locked) for n in plan.nodes.all()}
+        months = {(m.node.key, m.month): m.value for m in TargetMonth.objects.filter(node__plan=plan)
+                  .select_related("node")}
+        return nodes, months
+
+    amy = plan.nodes.get(name="周敏")
+    targets.node_lock(actor=ops_olivia, node=amy, value=D("100000.01"))
+    assert AuditEvent.objects.filter(event="target_plan.allocated").order_by("pk").last().new["within"] == amy.parent.key
+    partial = state()
+    targets.plan_allocate(actor=ops_olivia, plan=plan, refresh=False)  # the whole plan, same inputs
+    assert state() == partial
+    assert AuditEvent.objects.filter(event="target_plan.allocated").order_by("pk").last().new["within"] is None
+    root = {m.month: m.value for m in TargetMonth.objects.filter(node__plan=plan, node__key="")}
+    assert sum(root.values()) == D("1000000.00")
+    targets.node_unlock(actor=ops_olivia, node=amy)
+    partial = state()
+    targets.plan_allocate(actor=ops_olivia, plan=plan, refresh=False)
+    assert state() == partial

@@ -33,6 +33,7 @@ from salesops.engine.decomposition import (
     children_from_paths,
     decompose,
 )
+from salesops.engine.messages import gettext_noop
 from salesops.engine.periods import PeriodKind
 
 FISCAL_YEAR = 2026
@@ -127,15 +128,17 @@ def run(runs: int = 3) -> list[tuple[str, float, float]]:
 
     rebalance_s = _median(rebalance, max(runs, 5))
     return [
-        ("decompose 5 levels to 10,000 leaves x 12 months (engine, incl. history and seasonality)", decompose_s, 1.0),
-        (f"re-balance after one locked edit, {len(first.nodes):,}-node plan (engine part of the browser's 200 ms)",
-         rebalance_s, 0.2),
+        (gettext_noop("decompose 5 levels to 10,000 leaves × 12 months (engine, with history and seasonality)"), {},
+         decompose_s, 1.0),
+        (gettext_noop("re-balance after one locked edit, {nodes}-node plan (engine, whole plan)"),
+         {"nodes": f"{len(first.nodes):,}"}, rebalance_s, 0.2),
     ]
 
 
 def main() -> None:
     print(f"{'figure':<100} {'measured':>10} {'goal':>8} {'ratio':>7}")
-    for figure, seconds, goal in run():
+    for template, params, seconds, goal in run():
+        figure = template.format(**params)
         print(f"{figure:<100} {seconds:>9.3f}s {goal:>7.3f}s {seconds / goal:>7.2f}")
 
 

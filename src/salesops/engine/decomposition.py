@@ -414,10 +414,15 @@ _NODE_VALUE_PROBLEMS = {
 }
 
 
-def decompose(plan: Plan, inputs: Inputs) -> Decomposition:
+def decompose(plan: Plan, inputs: Inputs, *, within: tuple[Path, Decimal] | None = None) -> Decomposition:
     """Split ``plan.total`` down the tree given by ``inputs.children``; raise :class:`PlanError` with every
-    problem found (each naming its node), else return every node and the warnings."""
-    return _Run(plan, inputs).run()
+    problem found (each naming its node), else return every node and the warnings.
+
+    ``within=(path, value)`` computes only the subtree below ``path``, whose value (as an earlier run gave it)
+    is ``value``: the result holds just the nodes under ``path``, and the warnings met there. A lock, an unlock
+    or a typed value changes nothing outside its parent's subtree, so re-balancing that subtree gives exactly
+    the nodes a whole run would (a property the tests check) at a fraction of the cost."""
+    return _Run(plan, inputs).run(within)
 
 
 class _Run:
@@ -435,7 +440,7 @@ class _Run:
         self.nodes: list[Node] = []
 
     # -- static checks -------------------------------------------------------------------------------------
-    def run(self) -> Decomposition:
+    def run(self, within: tuple[Path, Decimal] | None = None) -> Decomposition:
         self._check_plan()
         if self.errors:
             raise PlanError(self.errors)
@@ -453,9 +458,15 @@ class _Run:
             raise PlanError(self.errors)
         self._check_node_values(known)
         self.windows = [self._window(level) for level in self.levels]
-        root = Node(ROOT, 0, self.plan.total, Fraction(1), Fraction(self.plan.total), None, "total")
-        self.nodes.append(root)
-        self._visit(ROOT, self.plan.total)
+        if within is None:
+            root = Node(ROOT, 0, self.plan.total, Fraction(1), Fraction(self.plan.total), None, "total")
+            self.nodes.append(root)
+            self._visit(ROOT, self.plan.total)
+        else:
+            path, value = tuple(within[0]), within[1]
+            if path not in known or len(path) >= self.depth:
+                raise ValueError(f"within: {path_text(path)} is not a node above the last level")
+            self._visit(path, value)
         if self.errors:
             raise PlanError(self.errors)
         return Decomposition(self.plan, tuple(self.nodes), tuple(self.warnings), units, self.weights)

@@ -16,6 +16,8 @@ share by less than one unit.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -55,8 +57,9 @@ class Profile:
         return tuple(w / total for w in self.weights)
 
 
+@functools.lru_cache(maxsize=256)
 def fiscal_months(fiscal_year: int, calendar: FiscalCalendar = CALENDAR) -> tuple[Period, ...]:
-    """The 12 month periods of a fiscal year, in order."""
+    """The 12 month periods of a fiscal year, in order (cached: a plan asks for them once per leaf)."""
     year = calendar.parse(f"FY{fiscal_year:04d}")
     return tuple(calendar.month(m) for m in year.months())
 
@@ -112,13 +115,22 @@ def from_history(monthly: Mapping[date, Decimal], fiscal_years: Sequence[int],
                 "{years})"), {"years": ", ".join(f"FY{y}" for y in fiscal_years)})])
         raise PlanError([Problem(path, gettext_noop(
             "no fiscal year with actuals above zero to take a seasonality profile from (years looked at: none)"))])
+    # Σ over years of amount ÷ year total, as integers over the common denominator Π totals (a profile's weights
+    # are relative, so that denominator and the division by the number of years never need to be taken): exact,
+    # and thousands of leaves need no Fraction arithmetic
     zero = Decimal(0)
-    sums = [Fraction(0)] * MONTHS
+    rows = []
     for year in years:
         amounts = [monthly.get(p.start, zero) for p in fiscal_months(year, calendar)]
-        total = Fraction(sum(amounts, zero))
-        sums = [s + Fraction(a) / total for s, a in zip(sums, amounts, strict=True)]
-    weights = tuple(s / len(years) for s in sums)
+        rows.append((amounts, sum(amounts, zero)))
+    scale = 10 ** max(-min(a.as_tuple().exponent for amounts, _t in rows for a in amounts), 0)
+    ints = [([int(a * scale) for a in amounts], int(total * scale)) for amounts, total in rows]
+    product = math.prod(total for _a, total in ints)
+    sums = [0] * MONTHS
+    for amounts, total in ints:
+        factor = product // total
+        sums = [s + a * factor for s, a in zip(sums, amounts, strict=True)]
+    weights = tuple(Fraction(w) for w in sums)
     negative = [i + 1 for i, w in enumerate(weights) if w < 0]
     if negative:
         raise PlanError([Problem(path, gettext_noop(

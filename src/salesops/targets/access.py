@@ -113,7 +113,7 @@ def access_node_by_key(user, plan: TargetPlan, key: str) -> TargetNode:
     if not key_visible(key or "", visible_segments(user)):
         raise Http404("No such node for you.")
     try:
-        return TargetNode.objects.select_related("plan").get(plan=plan, key=key or "")
+        return TargetNode.objects.select_related("plan").defer("plan__inputs").get(plan=plan, key=key or "")
     except TargetNode.DoesNotExist:
         raise Http404("No such node.") from None
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -445,13 +445,15 @@ def _problems_to_error(error: dec.PlanError, names: Mapping[str, str]) -> Valida
 
 
 @transaction.atomic
-def plan_allocate(*, actor, plan: TargetPlan, refresh: bool = True) -> list[str]:
+def plan_allocate(*, actor, plan: TargetPlan, refresh: bool = True, within: str | None = None) -> list[str]:
     """Decompose the plan top-down (keeping locks, manual values and commits), spread the leaves over months and
     store every node; returns the engine's warnings in words. Refused with every problem named when the plan
     cannot be computed (e.g. locks above their parent).
 
     ``refresh`` re-reads the organisation and the sales history; without it (a lock or an unlock) the inputs the
-    last allocation read are reused, so siblings re-balance on the same weights and the edit is instant."""
+    last allocation read are reused, so siblings re-balance on the same weights and the edit is instant.
+    ``within`` (a node key, with ``refresh=False``): only that node's subtree is computed and stored — what a
+    lock, an unlock or a typed value below it can change (the node's months and its ancestors' follow)."""
     plan = TargetPlan.objects.select_for_update().defer("inputs").get(pk=plan.pk)
     _require_draft(plan)
     calendar = Company.current().calendar
@@ -462,8 +464,12 @@ def plan_allocate(*, actor, plan: TargetPlan, refresh: bool = True) -> list[str]
     else:
         inputs, names = gather_inputs(plan, Context.load(calendar.parse(f"FY{plan.fiscal_year}")))
     inputs = _with_node_values(plan, inputs)
+    part = None
+    if reuse and within is not None:
+        value = plan.nodes.filter(key=within).values_list("value", flat=True).first()
+        part = (tuple(within.split("/")) if within else (), value) if value is not None else None
     try:
-        result = dec.decompose(_engine_plan(plan, calendar), inputs)
+        result = dec.decompose(_engine_plan(plan, calendar), inputs, within=part)
         _remember_weights(plan.pk, snapshot_id if reuse else None, result.weights)
         if not reuse:
             profiles = _profiles(plan, inputs.history, result.leaves, calendar)
@@ -476,9 +482,12 @@ def plan_allocate(*, actor, plan: TargetPlan, refresh: bool = True) -> list[str]
         plan.save(update_fields=["inputs"])
         _remember(plan.pk, snapshot_id, (dataclasses.replace(inputs, locks={}, manual={}, weights=result.weights),
                                          names, profiles))
-    _store(plan, result, months, names, calendar)
+    if part is None:
+        _store(plan, result, months, names, calendar)
+    else:
+        _store_within(plan, within, result, months, calendar)
     audit.record(actor=actor, event="target_plan.allocated", subject=plan,
-                 new={"total": plan.total, "nodes": len(result.nodes), "refreshed": refresh,
+                 new={"total": plan.total, "nodes": len(result.nodes), "refreshed": refresh, "within": within,
                       "warnings": [str(w) for w in result.warnings]})
     return [problem_text(w, names) for w in result.warnings]
 
@@ -519,7 +528,8 @@ def _snapshot_of(plan_pk: int, snapshot_id: str) -> tuple:
 
 
 def _month_values(result: dec.Decomposition, months: dict) -> dict[tuple, list[Decimal]]:
-    """Every node's 12 months: the leaves' spread, summed up the tree (so parents add up exactly)."""
+    """Every node's 12 months: the leaves' spread, summed up the tree (so parents add up exactly). For a
+    subtree (``decompose(within=…)``) the subtree's top node gets the sum of its children too."""
     values: dict[tuple, list[Decimal]] = {path: list(v) for path, v in months.items()}
     for node in sorted(result.nodes, key=lambda n: -len(n.path)):
         if not node.path:
@@ -571,6 +581,69 @@ def _store(plan: TargetPlan, result: dec.Decomposition, months: dict, names: dic
     ], batch_size=2000)
 
 
+def _store_within(plan: TargetPlan, within: str, result: dec.Decomposition, months: dict, calendar) -> None:
+    """Write a re-balanced subtree in place: the changed nodes below ``within`` and their months; ``within``
+    and its ancestors keep their values, and their months move by the subtree's change."""
+    fy_months = [p.start for p in sea.fiscal_months(plan.fiscal_year, calendar)]
+    month_values = _month_values(result, months)
+    rows = plan.nodes.filter(key__startswith=f"{within}/") if within else plan.nodes.exclude(key="")
+    old = {n.key: n for n in rows.only("id", "key", *_STORED_FIELDS)}
+    changed = []
+    for node in result.nodes:
+        row = old["/".join(node.path)]
+        fields = _node_fields(node)
+        if any(getattr(row, f) != v for f, v in fields.items()):
+            for f, v in fields.items():
+                setattr(row, f, v)
+            changed.append(row)
+    _update_rows(TargetNode, _STORED_FIELDS, changed)
+    ids = {row.pk: tuple(row.key.split("/")) for row in changed}
+    stale = list(TargetMonth.objects.filter(node_id__in=ids))
+    for m in stale:
+        m.value = month_values[ids[m.node_id]][fy_months.index(m.month)]
+    # the months of ``within`` and of every ancestor move by what the subtree's months moved
+    top = tuple(within.split("/")) if within else ()
+    parts = within.split("/") if within else []
+    above = ["/".join(parts[:n]) for n in range(len(parts) + 1)]
+    chain = list(TargetMonth.objects.filter(node__plan=plan, node__key__in=above).only("id", "month", "value",
+                                                                                       "node_id"))
+    top_id = plan.nodes.filter(key=within).values_list("id", flat=True).first()
+    own = {m.month: m.value for m in chain if m.node_id == top_id}
+    delta = {month: month_values[top][i] - own.get(month, Decimal(0)) for i, month in enumerate(fy_months)}
+    moved = [m for m in chain if delta[m.month]]
+    for m in moved:
+        m.value += delta[m.month]
+    _update_rows(TargetMonth, ("value",), stale + moved)
+
+
+def _update_rows(model, fields: tuple[str, ...], rows: list) -> None:
+    """``UPDATE … SET fields WHERE id = …`` for each row, as one executemany: for the few dozen rows of a
+    re-balance, Django's ``bulk_update`` (one CASE expression per field) costs more than the re-balance itself."""
+    if not rows:
+        return
+    concrete = [model._meta.get_field(name) for name in fields]
+    table = connection.ops.quote_name(model._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in concrete)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", [  # noqa: S608 - names from the model
+            [*(f.get_db_prep_save(getattr(row, f.attname), connection) for f in concrete), row.pk] for row in rows])
+
+
+def _parent_of(keys) -> str:
+    """The deepest node above every one of ``keys`` (the subtree an edit of those nodes can change)."""
+    parents = [key.split("/")[:-1] for key in keys]
+    common = parents[0]
+    for other in parents[1:]:
+        n = 0
+        while n < min(len(common), len(other)) and common[n] == other[n]:
+            n += 1
+        common = common[:n]
+    return "/".join(common)
+
+
+_STORED_FIELDS = ("value", "exact", "weight", "method", "locked")
+
+
 def _node_fields(node: dec.Node) -> dict:
     return {"value": node.value, "exact": dec.fraction_text(node.unrounded),
             "weight": dec.fraction_text(node.weight) if node.weight is not None else "",
@@ -587,7 +660,7 @@ def node_lock(*, actor, node: TargetNode, value: Decimal) -> list[str]:
         raise ValidationError({"value": _("The company total is the plan's total; edit the plan instead.")})
     old = {"value": node.value, "locked": node.locked}
     TargetNode.objects.filter(pk=node.pk).update(value=value, locked=True)
-    warnings = plan_allocate(actor=actor, plan=node.plan, refresh=False)
+    warnings = plan_allocate(actor=actor, plan=node.plan, refresh=False, within=_parent_of([node.key]))
     fresh = TargetNode.objects.get(plan=node.plan, key=node.key)
     audit.record(actor=actor, event="target_node.locked", subject=fresh, old=old, new={"value": value, "locked": True})
     return warnings
@@ -597,7 +670,7 @@ def node_lock(*, actor, node: TargetNode, value: Decimal) -> list[str]:
 def node_unlock(*, actor, node: TargetNode) -> list[str]:
     _require_draft(node.plan)
     TargetNode.objects.filter(pk=node.pk).update(locked=False)
-    warnings = plan_allocate(actor=actor, plan=node.plan, refresh=False)
+    warnings = plan_allocate(actor=actor, plan=node.plan, refresh=False, within=_parent_of([node.key]))
     fresh = TargetNode.objects.get(plan=node.plan, key=node.key)
     audit.record(actor=actor, event="target_node.unlocked", subject=fresh, old={"locked": True}, new={"locked": False})
     return warnings
@@ -629,7 +702,7 @@ def nodes_set_manual(*, actor, plan: TargetPlan, values: dict[str, Decimal | Non
     changed = {key: value for key, value in values.items() if nodes[key].manual != value}
     for key, value in changed.items():
         TargetNode.objects.filter(pk=nodes[key].pk).update(manual=value)
-    warnings = plan_allocate(actor=actor, plan=plan, refresh=False)
+    warnings = plan_allocate(actor=actor, plan=plan, refresh=False, within=_parent_of(values) if values else None)
     for key, value in changed.items():
         audit.record(actor=actor, event="target_node.manual", subject=nodes[key], old={"manual": nodes[key].manual},
                      new={"manual": value})

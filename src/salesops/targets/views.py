@@ -100,8 +100,8 @@ class PlanTree:
     """The stored nodes of a plan as the user may see them, in tree order, with their months and bottom-up."""
 
     plan: TargetPlan
-    all_nodes: list[TargetNode]
-    nodes: list[TargetNode]  # visible, tree order
+    all_nodes: list[TargetNode]  # every node (a scoped load: the loaded rows and their parents)
+    nodes: list[TargetNode]  # visible, tree order (a scoped load: the loaded rows)
     months: dict[int, list[Decimal]]
     month_starts: list[dt.date]
     bottom_up: dict[int, Decimal | None]
@@ -109,30 +109,41 @@ class PlanTree:
     has_children: set[int]
 
     @classmethod
-    def load(cls, plan: TargetPlan, segments: set[str] | None, with_months: bool = True) -> PlanTree:
-        all_nodes = tree_order(list(plan.nodes.all()))
-        nodes = [n for n in all_nodes if access.key_visible(n.key, segments)]
+    def load(cls, plan: TargetPlan, segments: set[str] | None, with_months: bool = True,
+             only: set[str] | None = None) -> PlanTree:
+        """``only``: just the nodes of these keys (and their parents, for shares) are loaded as rows; the
+        bottom-up still sums every node (from a narrow query), so an edit re-renders a few rows of a big plan
+        without building thousands of model instances."""
+        if only is None:
+            all_nodes = tree_order(list(plan.nodes.all()))
+            light = [(n.pk, n.parent_id, n.level, n.commit) for n in all_nodes]
+        else:
+            parents = {key.rsplit("/", 1)[0] if "/" in key else "" for key in only if key}
+            all_nodes = tree_order(list(plan.nodes.filter(key__in=only | parents)))
+            light = list(plan.nodes.values_list("pk", "parent_id", "level", "commit"))
+        nodes = [n for n in all_nodes if access.key_visible(n.key, segments) and (only is None or n.key in only)]
         month_starts = [p.start for p in fiscal_months(plan.fiscal_year, Company.current().calendar)]
         months: dict[int, list[Decimal]] = {}
         if with_months and nodes:
             index = {m: i for i, m in enumerate(month_starts)}
             visible = {n.pk for n in nodes}
-            for node_id, month, value in TargetMonth.objects.filter(node__plan=plan).values_list(
-                    "node_id", "month", "value"):
+            rows = TargetMonth.objects.filter(node__plan=plan) if only is None else TargetMonth.objects.filter(
+                node_id__in=visible)
+            for node_id, month, value in rows.values_list("node_id", "month", "value"):
                 if node_id in visible and month in index:
                     months.setdefault(node_id, [ZERO] * 12)[index[month]] = value
         # bottom-up: a node's own commit, else the sum of its children's bottom-up (when any child has one)
         bottom_up: dict[int, Decimal | None] = {}
         rolled: set[int] = set()
-        has_children = {n.parent_id for n in all_nodes if n.parent_id}
+        has_children = {parent_id for _pk, parent_id, _level, _commit in light if parent_id}
         sums: dict[int, Decimal] = {}
-        for node in reversed(all_nodes):  # children before parents
-            own = node.commit if node.commit is not None else sums.get(node.pk)
-            if node.commit is None and node.pk in sums:
-                rolled.add(node.pk)
-            bottom_up[node.pk] = own
-            if own is not None and node.parent_id:
-                sums[node.parent_id] = sums.get(node.parent_id, ZERO) + own
+        for pk, parent_id, _level, commit in sorted(light, key=lambda row: -row[2]):  # children before parents
+            own = commit if commit is not None else sums.get(pk)
+            if commit is None and pk in sums:
+                rolled.add(pk)
+            bottom_up[pk] = own
+            if own is not None and parent_id:
+                sums[parent_id] = sums.get(parent_id, ZERO) + own
         return cls(plan, all_nodes, nodes, months, month_starts, bottom_up, rolled, has_children)
 
 
@@ -140,7 +151,7 @@ def _tree_context(request, plan: TargetPlan, segments, *, errors=(), warnings=()
                   only: set[str] | None = None) -> dict:
     data = request.POST if request.method == "POST" else request.GET
     show_months = data.get("months") == "1"
-    tree = PlanTree.load(plan, segments, with_months=show_months)
+    tree = PlanTree.load(plan, segments, with_months=show_months, only=only)
     labels = level_labels(plan)
     urls = {name: reverse(f"targets:node-{name}", args=[plan.pk])
             for name in ("lock", "unlock", "manual", "commit", "accept")}
@@ -246,17 +257,24 @@ def _treemap(tree: PlanTree) -> list[dict]:
     return roots
 
 
-def _row_state(plan: TargetPlan) -> dict[str, tuple]:
-    """What a row shows that an edit can change, per node key."""
-    return {key: rest for key, *rest in plan.nodes.values_list("key", "value", "locked", "commit", "manual")}
+def _row_state(plan: TargetPlan, key: str) -> dict[str, tuple]:
+    """What a row shows that an edit of node ``key`` can change, per node key: the rows of its parent's subtree
+    (a lock re-balances its siblings and their subtrees) and of its ancestors (a commit rolls up)."""
+    parts = key.split("/") if key else []
+    ancestors = ["/".join(parts[:n]) for n in range(len(parts) + 1)]
+    parent = "/".join(parts[:-1])
+    rows = plan.nodes.filter(Q(key__startswith=f"{parent}/") | Q(key__in=ancestors)) if parent else plan.nodes.all()
+    return {k: rest for k, *rest in rows.values_list("key", "value", "locked", "commit", "manual")}
 
 
 def _tree_response(request, plan, segments, *, errors=(), warnings=(), error_key=None, before=None):
     """An htmx request gets the re-rendered tree table — or, when ``before`` (the rows' state before the edit) is
     given and the plan kept its nodes, only the rows that changed and their ancestors, swapped out of band, so
-    an edit in a plan of thousands of nodes sends a few rows; a plain form post goes back to the plan page."""
+    an edit in a plan of thousands of nodes sends a few rows; a plain form post goes back to the plan page.
+    ``error_key`` is the edited node: ``before`` was taken around it (``_row_state``), and its row is marked when
+    the edit was refused."""
     if getattr(request, "htmx", False):
-        after = _row_state(plan) if before is not None else None
+        after = _row_state(plan, error_key) if before is not None else None
         if after is not None and set(after) == set(before):
             changed = {key for key, state in after.items() if state != before[key]}
             if errors and error_key is not None:
@@ -466,7 +484,7 @@ def node_lock(request, pk: int):
     node = access.access_node_by_key(request.user, plan, _key(request))
     form = forms.LockForm(request.POST)
     errors, warnings = [], []
-    before = _row_state(plan)
+    before = _row_state(plan, node.key)
     if not form.is_valid():
         errors = [f"{node.name}: {m}" for m in form.errors.get("value", [_("Type a target.")])]
     else:
@@ -483,7 +501,7 @@ def _editor_node_action(request, pk: int, run):
     access.require(access.can_edit(request.user))
     node = access.access_node_by_key(request.user, plan, _key(request))
     errors, warnings = [], []
-    before = _row_state(plan)
+    before = _row_state(plan, node.key)
     try:
         warnings = run(node)
     except ValidationError as error:
@@ -506,7 +524,7 @@ def node_manual(request, pk: int):
     node = access.access_node_by_key(request.user, plan, _key(request))
     form = forms.ManualForm(request.POST)
     errors, warnings = [], []
-    before = _row_state(plan)
+    before = _row_state(plan, node.key)
     if not form.is_valid():
         errors = [f"{node.name}: {m}" for m in form.errors.get("manual", [])]
     else:
@@ -525,7 +543,7 @@ def node_commit(request, pk: int):
     node = access.access_node_by_key(request.user, plan, _key(request))
     form = forms.CommitForm(request.POST)
     errors = []
-    before = _row_state(plan)
+    before = _row_state(plan, node.key)
     if not access.may_commit(request.user, plan, node.key, segments):
         errors = [_("%(node)s: commits are closed on a locked plan.") % {"node": node.name}]
     elif not form.is_valid():
