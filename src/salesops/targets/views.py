@@ -147,6 +147,10 @@ class PlanTree:
         return cls(plan, all_nodes, nodes, months, month_starts, bottom_up, rolled, has_children)
 
 
+WINDOW_FROM = 300  # open rows above which the tree table displays only a window of them (tree.js)
+WINDOW_FIRST_ROWS = 60  # rows a windowed table arrives with, displayed
+
+
 def _tree_context(request, plan: TargetPlan, segments, *, errors=(), warnings=(), error_key=None,
                   only: set[str] | None = None) -> dict:
     data = request.POST if request.method == "POST" else request.GET
@@ -159,7 +163,7 @@ def _tree_context(request, plan: TargetPlan, segments, *, errors=(), warnings=()
         "plan": plan, "levels": list(enumerate(labels)), "show_months": show_months,
         "month_labels": [m.strftime("%Y-%m") for m in tree.month_starts] if show_months else [],
         "rows_html": _rows_html(request.user, tree, segments, urls, error_key if errors else None, show_months, only),
-        "row_count": len(tree.nodes), "errors": list(errors), "warnings": list(warnings),
+        "row_count": len(tree.nodes), "errors": list(errors), "warnings": list(warnings), "window_from": WINDOW_FROM,
         "treemap": _treemap(tree) if only is None else None, "plan_url": reverse("targets:plan", args=[plan.pk]),
     }
 
@@ -187,7 +191,10 @@ def _rows_html(user, tree: PlanTree, segments, urls: dict[str, str], error_key: 
     person_head, person_tail = reverse("org:person", args=[0]).rsplit("0", 1)  # one reverse() for all rows
     out = []
     oob = ' hx-swap-oob="true"' if only is not None else ""
-    for node in tree.nodes:
+    # a big table arrives with only its first rows displayed (tree.js then displays the window around the view), so
+    # the browser never lays out thousands of rows at once
+    shown = WINDOW_FIRST_ROWS if only is None and len(tree.nodes) > WINDOW_FROM else len(tree.nodes)
+    for index, node in enumerate(tree.nodes):
         if only is not None and node.key not in only:
             continue
         parent = by_pk.get(node.parent_id)
@@ -237,7 +244,8 @@ def _rows_html(user, tree: PlanTree, segments, urls: dict[str, str], error_key: 
             edit.append(f'<button type="button" class="btn secondary small" hx-post="{urls["accept"]}">'
                         f'{t["accept"]}</button>')
         cells.append(f"<td>{' '.join(edit)}</td>")
-        out.append(f'<tr id="row-{node.pk}"{oob} data-key="{key}" data-level="{node.level}" class="{classes}">'
+        hidden = " hidden" if index >= shown else ""
+        out.append(f'<tr id="row-{node.pk}"{oob}{hidden} data-key="{key}" data-level="{node.level}" class="{classes}">'
                    f'{"".join(cells)}</tr>')
     return mark_safe("\n".join(out))  # noqa: S308 - built above from escaped data and our own markup
 

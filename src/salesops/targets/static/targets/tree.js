@@ -11,7 +11,7 @@
   "use strict";
   var collapsed = new Set();
   var maxLevel = null;
-  var WINDOW_FROM = 300; // open rows above which only a window of them is displayed
+  var WINDOW_FROM = 300; // open rows above which only a window of them is displayed (the page says it too)
   var OVERSCAN = 30; // rows displayed above and below the view (both can be set on the table: data-window-*)
   var overscan = OVERSCAN;
   var MEASURED = 30; // the first rows, whose tallest sets every row's height
