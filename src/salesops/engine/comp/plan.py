@@ -1,0 +1,385 @@
+"""Compensation plans as code: the YAML document, its schema, and errors that name the path and the line.
+
+Role in the flow: ops write (or the web app stores) a plan as YAML; :func:`load_plan` validates it into a
+:class:`CompPlan`, which :mod:`salesops.engine.comp.calc` runs over transactions. ``docs/plans.md`` is the
+reference, with a runnable example of every construct.
+
+Rules kept here:
+
+- every number is read exactly: YAML floats become ``Decimal`` from their text (``0.035`` is 0.035, not the
+  float nearest to it), so ``rate: 0.035`` means what it says;
+- unknown keys are errors (a misspelt ``tires:`` must not silently mean "no tiers");
+- an error names where it is, as ``components[2].tiers.bands[1].rate`` and the line in the file, and every error
+  of the document is reported at once;
+- tier bands start at 0, follow each other without gaps or overlaps, and have non-negative rates; a plan that
+  wants gaps says so (``allow_gaps: true``), never silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from salesops.engine.money import RoundingPolicy
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CreditType(StrEnum):
+    NET_REVENUE = "net_revenue"  # 净销售额: the line's net amount (returns negative)
+    GROSS_MARGIN = "gross_margin"  # 毛利: net amount − cost
+    UNITS = "units"  # 数量
+
+
+class Window(StrEnum):
+    """What a measure sums: the payout period itself, or the quarter/half/fiscal year up to the period's end."""
+
+    PERIOD = "period"
+    QUARTER = "quarter"
+    HALF = "half"
+    YEAR_TO_DATE = "ytd"
+
+
+class TierMode(StrEnum):
+    MARGINAL = "marginal"  # 超额累进: each slice at its own band's rate
+    WHOLE = "whole"  # 全额: everything at the rate of the band reached
+    INTERPOLATED = "interpolated"  # the rate moves linearly inside a band, applied to everything
+
+
+class Filter(_Model):
+    """Which credited lines a component counts; an empty list means "any". Members are the codes of the input
+    (product SKU, category code, region code, customer segment code, customer number)."""
+
+    products: list[str] = []
+    categories: list[str] = []
+    regions: list[str] = []
+    segments: list[str] = []
+    customers: list[str] = []
+
+    def is_empty(self) -> bool:
+        return not (self.products or self.categories or self.regions or self.segments or self.customers)
+
+
+class RollUp(_Model):
+    """Credit passed to managers: ``levels`` managers up the hierarchy in effect on the line's date (0: none)."""
+
+    levels: int = Field(0, ge=0, le=10)
+
+
+class Credit(_Model):
+    type: CreditType = CreditType.NET_REVENUE
+    roll_up: RollUp = RollUp()
+    filter: Filter = Filter()
+
+
+class RateEntry(_Model):
+    """One row of a rate table: a product or a category (exactly one), and its rate."""
+
+    product: str | None = None
+    category: str | None = None
+    rate: NonNegative
+
+    @model_validator(mode="after")
+    def _one_key(self) -> RateEntry:
+        if (self.product is None) == (self.category is None):
+            raise ValueError("give exactly one of product or category")
+        return self
+
+
+class RateTable(_Model):
+    """Per-line rates: a line's product row wins over its category row, which wins over ``default``; a line
+    that matches no row and has no default earns nothing (and is listed as such)."""
+
+    entries: list[RateEntry] = Field(min_length=1)
+    default: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> RateTable:
+        seen: set[tuple[str, str]] = set()
+        for entry in self.entries:
+            key = ("product", entry.product) if entry.product is not None else ("category", entry.category or "")
+            if key in seen:
+                raise ValueError(f"{key[0]} {key[1]} is in the table twice")
+            seen.add(key)
+        return self
+
+
+class Band(_Model):
+    from_: NonNegative = Field(alias="from")
+    to: NonNegative | None = None  # None: no upper end (only the last band)
+    rate: NonNegative
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Tiers(_Model):
+    """Bands on the measure's amount or on attainment (measure ÷ quota, e.g. 1.0 = 100%)."""
+
+    on: Literal["amount", "attainment"] = "attainment"
+    mode: TierMode = TierMode.MARGINAL
+    boundary: Literal["upper", "lower"] = "upper"  # a value exactly on an edge belongs to the band above (upper)
+    # total: bands walked on the measure's total (over a longer window: earned to date − earned before);
+    # per_transaction: each line, in date order, paid at the band its running total reaches (no uplift back)
+    accumulation: Literal["total", "per_transaction"] = "total"
+    allow_gaps: bool = False
+    bands: list[Band] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> Tiers:
+        bands = self.bands
+        problems = []
+        if bands[0].from_ != 0 and not self.allow_gaps:
+            problems.append(f"bands[0].from must be 0 (it is {bands[0].from_}); or set allow_gaps: true")
+        for i, band in enumerate(bands):
+            if band.to is not None and band.to <= band.from_:
+                problems.append(f"bands[{i}]: to ({band.to}) must be above from ({band.from_})")
+            if band.to is None and i != len(bands) - 1:
+                problems.append(f"bands[{i}]: only the last band may have no upper end")
+            if i:
+                before = bands[i - 1].to
+                if before is not None and band.from_ < before:
+                    problems.append(f"bands[{i}] overlaps bands[{i - 1}]: from {band.from_} is below {before}")
+                elif before is not None and band.from_ > before and not self.allow_gaps:
+                    problems.append(f"bands[{i}] leaves a gap after bands[{i - 1}]: {before} to {band.from_}; "
+                                    f"or set allow_gaps: true")
+        if self.mode is TierMode.INTERPOLATED and self.allow_gaps:
+            problems.append("interpolated tiers cannot have gaps")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Rate(_Model):
+    """Exactly one of: a flat rate on the measure, a per-line rate table, tiers."""
+
+    flat: NonNegative | None = None
+    table: RateTable | None = None
+    tiers: Tiers | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Rate:
+        given = [name for name in ("flat", "table", "tiers") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of flat, table or tiers (got {', '.join(given) or 'none'})")
+        return self
+
+
+class Quota(_Model):
+    """Where the quota of an attainment comes from: the quotas input (per payee, component and window period),
+    or one amount for every payee."""
+
+    source: Literal["input", "fixed"] = "input"
+    amount: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _amount(self) -> Quota:
+        if (self.source == "fixed") != (self.amount is not None):
+            raise ValueError("a fixed quota needs amount; a quota from the input has none")
+        return self
+
+
+class Gate(_Model):
+    """No payout while attainment is below ``min_attainment`` (e.g. 0.5 = 50%)."""
+
+    min_attainment: NonNegative
+
+
+class Cap(_Model):
+    """``amount``: the most the component pays a payee per period; ``attainment``: attainment used by the tiers
+    is capped (e.g. at 2.0 = 200%) — capping attainment is not capping payout."""
+
+    amount: NonNegative | None = None
+    attainment: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> Cap:
+        if self.amount is None and self.attainment is None:
+            raise ValueError("give amount, attainment or both")
+        return self
+
+
+class Spiff(_Model):
+    """A short-term bonus (专项奖励) for credited lines of some products or categories within dates: a fixed
+    amount per unit sold, or per line (per deal)."""
+
+    products: list[str] = []
+    categories: list[str] = []
+    start: dt.date
+    end: dt.date
+    per_unit: NonNegative | None = None
+    per_line: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Spiff:
+        if (self.per_unit is None) == (self.per_line is None):
+            raise ValueError("give exactly one of per_unit or per_line")
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if not self.products and not self.categories:
+            raise ValueError("name the products or categories it rewards")
+        return self
+
+
+class Component(_Model):
+    id: str
+    name: str = ""
+    credit: Credit = Credit()
+    window: Window = Window.PERIOD
+    quota: Quota | None = None
+    rate: Rate | None = None
+    gate: Gate | None = None
+    cap: Cap | None = None
+    spiff: Spiff | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise ValueError("must be lower case letters, digits and _, starting with a letter (at most 40)")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Component:
+        if (self.rate is None) == (self.spiff is None):
+            raise ValueError("give exactly one of rate or spiff")
+        needs_quota = (self.rate is not None and self.rate.tiers is not None and self.rate.tiers.on == "attainment"
+                       ) or self.gate is not None or (self.cap is not None and self.cap.attainment is not None)
+        if needs_quota and self.quota is None:
+            raise ValueError("attainment (tiers on attainment, a gate or an attainment cap) needs a quota")
+        if self.spiff is not None and (self.gate or self.cap or self.quota or self.window is not Window.PERIOD):
+            raise ValueError("a spiff pays per unit or line in its dates: no quota, gate, cap or window")
+        if self.rate is not None and self.rate.table is not None and self.window is not Window.PERIOD:
+            raise ValueError("a rate table pays each line in its period: window must be period")
+        return self
+
+
+class CompPlan(_Model):
+    plan: str = Field(min_length=1)
+    version: int = Field(1, ge=1)
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+    currency: str = "CNY"
+    rounding: RoundingPolicy = RoundingPolicy.HALF_UP
+    components: list[Component] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> CompPlan:
+        ids = [c.id for c in self.components]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"component ids must be unique: {', '.join(twice)}")
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError(f"effective_to {self.effective_to} is before effective_from {self.effective_from}")
+        return self
+
+    def component(self, component_id: str) -> Component:
+        return next(c for c in self.components if c.id == component_id)
+
+
+# -- reading YAML --------------------------------------------------------------------------------------------
+
+
+class PlanSchemaError(ValueError):
+    """Every problem of a plan document: ``path: message (line N)`` each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML whose floats are exact Decimals (``0.035`` stays 0.035)."""
+
+
+def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | str:
+    text = loader.construct_scalar(node).replace("_", "")
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return str(text)  # .inf / .nan: the schema refuses them with their path
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
+
+
+def _lines(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """The line (1-based) of every path in a composed YAML document."""
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[(*path, key.value)] = key.start_mark.line + 1
+            _lines(value, (*path, key.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, i), out)
+    return out
+
+
+def path_text(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(plan)"
+
+
+def load_plan(text: str) -> CompPlan:
+    """Parse and validate a plan document; raise :class:`PlanSchemaError` listing every problem."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise PlanSchemaError([f"(plan): not valid YAML: {getattr(error, 'problem', error)}{where}"]) from None
+    if not isinstance(data, dict):
+        raise PlanSchemaError(["(plan): a plan is a mapping with plan, effective_from and components"])
+    lines = _lines(node) if node is not None else {}
+    try:
+        return CompPlan.model_validate(data)
+    except ValidationError as error:
+        raise PlanSchemaError([_problem(e, lines) for e in error.errors()]) from None
+
+
+def _problem(error: dict[str, Any], lines: dict[tuple, int]) -> str:
+    loc = tuple("from" if part == "from_" else part for part in error["loc"])
+    # pydantic names the failing variant of a union or an "after" validator; keep the document's own path
+    loc = tuple(part for part in loc if not (isinstance(part, str) and ("[" in part or part.startswith("function-"))))
+    message = error["msg"].removeprefix("Value error, ")
+    context = error.get("ctx") or {}
+    message = {
+        "extra_forbidden": "unknown key",
+        "missing": "is required",
+        "greater_than_equal": f"must be ≥ {context.get('ge')}",
+        "less_than_equal": f"must be ≤ {context.get('le')}",
+        "decimal_parsing": "must be a number",
+        "decimal_type": "must be a number",
+        "finite_number": "must be a finite number",
+        "int_parsing": "must be a whole number",
+        "date_from_datetime_parsing": "must be a date (YYYY-MM-DD)",
+        "too_short": f"needs at least {context.get('min_length')}",
+    }.get(error["type"], message)
+    line = None
+    for n in range(len(loc), -1, -1):
+        line = lines.get(loc[:n])
+        if line is not None:
+            break
+    return f"{path_text(loc)}: {message}" + (f" (line {line})" if line else "")
+
+
+def dump_plan(plan: CompPlan) -> str:
+    """The plan as YAML (what the web app exports); ``load_plan(dump_plan(p)) == p``."""
+    data = plan.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    data = {"plan": plan.plan, "effective_from": str(plan.effective_from), **data}
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

@@ -1,0 +1,227 @@
+"""The commission engine on hand-checked examples: tiers in every mode, rate tables, roll-ups, gates, caps,
+SPIFFs, windows; exact decimals rounded once; identical bytes per run and per payee partition."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from salesops.engine.comp import calc
+from salesops.engine.comp.plan import load_plan
+from salesops.engine.periods import FiscalCalendar
+from tests.engine.comp_inputs import inputs, line
+
+D = Decimal
+MARCH = FiscalCalendar().parse("2026-03")
+
+TIERS = """
+plan: 2026 提成
+effective_from: 2026-01-01
+components:
+  - id: commission
+    quota: {{source: fixed, amount: 1000000}}
+    rate:
+      tiers:
+        mode: {mode}
+        bands:
+          - {{from: 0, to: 1.0, rate: 0.02}}
+          - {{from: 1.0, to: 1.5, rate: 0.04}}
+          - {{from: 1.5, rate: 0.06}}
+"""
+
+
+def payouts(result) -> dict[tuple[str, str], D]:
+    return {(r["payee"], r["component"]): D(r["amount"]) for r in result.payouts.to_pylist()}
+
+
+def one_sale(amount, payee="alice"):
+    return inputs([line("L1", "2026-03-10", amount)], [("L1", payee, 100)], [payee])
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("marginal", D("32000.00")), ("whole", D("52000.00"))])
+def test_the_issues_tier_example(mode, expected):
+    # quota 1,000,000, actual 1,300,000: marginal 1,000,000 × 2% + 300,000 × 4%; whole-amount 1,300,000 × 4%
+    result = calc.calculate(load_plan(TIERS.format(mode=mode)), one_sale("1300000.00"), MARCH)
+    assert payouts(result) == {("alice", "commission"): expected}
+    row = result.payouts.to_pylist()[0]
+    assert (row["measure"], row["quota"], row["attainment"]) == ("1300000.00", "1000000.00", "1.3000")
+    details = result.details.to_pylist()
+    assert sum(D(d["earned"]) for d in details) == expected  # the payout is its detail rows' sum
+    if mode == "marginal":
+        assert [(d["band"], D(d["basis"]), D(d["rate"])) for d in details] == [
+            (0, D(1000000), D("0.02")), (1, D(300000), D("0.04"))]
+
+
+def test_interpolated_tiers_move_the_rate_inside_a_band():
+    # 125% sits halfway between 100% (4%) and 150% (6%): 5% on everything
+    result = calc.calculate(load_plan(TIERS.format(mode="interpolated")), one_sale("1250000.00"), MARCH)
+    assert payouts(result)[("alice", "commission")] == D("62500.00")
+
+
+@pytest.mark.parametrize(("boundary", "rate"), [("upper", D("0.04")), ("lower", D("0.02"))])
+def test_a_value_exactly_on_an_edge_follows_the_boundary_setting(boundary, rate):
+    text = TIERS.format(mode="whole").replace("mode: whole", f"mode: whole\n        boundary: {boundary}")
+    result = calc.calculate(load_plan(text), one_sale("1000000.00"), MARCH)
+    assert payouts(result)[("alice", "commission")] == D(1000000) * rate
+
+
+def test_rounding_happens_once_half_up_by_default_and_by_the_plans_policy():
+    text = """
+plan: p
+effective_from: 2026-01-01
+components:
+  - id: c
+    rate: {flat: 0.015}
+"""
+    # 0.3 × 1.5% = 0.0045 per line: three lines earn 0.0135 → 0.01 once (rounding each line would give 0.00)
+    lines = [line(f"L{i}", "2026-03-10", "0.30") for i in range(3)]
+    data = inputs(lines, [(f"L{i}", "alice", 100) for i in range(3)], ["alice"])
+    assert payouts(calc.calculate(load_plan(text), data, MARCH))[("alice", "c")] == D("0.01")
+    # 2.345 → 2.35 half up (四舍五入), 2.34 half even
+    data = inputs([line("L1", "2026-03-10", "234.50")], [("L1", "alice", 100)], ["alice"])
+    assert payouts(calc.calculate(load_plan(text.replace("0.015", "0.01")), data, MARCH))[("alice", "c")] == D("2.35")
+    even = text.replace("0.015", "0.01").replace("components:", "rounding: half_even\ncomponents:")
+    assert payouts(calc.calculate(load_plan(even), data, MARCH))[("alice", "c")] == D("2.34")
+
+
+def test_a_split_line_credits_each_payee_their_share_and_managers_get_the_roll_up():
+    text = """
+plan: p
+effective_from: 2026-01-01
+components:
+  - id: c
+    credit: {roll_up: {levels: 1}}
+    rate: {flat: 0.1}
+"""
+    data = inputs([line("L1", "2026-03-10", "1000.00"), line("L2", "2026-03-20", "500.00")],
+                  [("L1", "alice", 60), ("L1", "bob", 40), ("L2", "bob", 100)], ["alice", "bob", "carol", "dave"],
+                  hierarchy=[("alice", "carol"), ("bob", "carol", "2026-01-01", "2026-03-15"),
+                             ("bob", "dave", "2026-03-15")])
+    result = calc.calculate(load_plan(text), data, MARCH)
+    # carol: alice's 600 and bob's 400 (L1 was booked while bob reported to her); dave: bob's L2 after the move
+    assert payouts(result) == {("alice", "c"): D("60.00"), ("bob", "c"): D("90.00"), ("carol", "c"): D("100.00"),
+                               ("dave", "c"): D("50.00")}
+    carol = [r for r in result.credits.to_pylist() if r["payee"] == "carol"]
+    assert [(r["line_id"], r["seller"], r["level"], D(r["credit"])) for r in carol] == [
+        ("L1", "alice", 1, D(600)), ("L1", "bob", 1, D(400))]
+
+
+def test_a_rate_table_takes_the_product_row_over_the_category_row_over_the_default():
+    text = """
+plan: p
+effective_from: 2026-01-01
+components:
+  - id: c
+    rate:
+      table:
+        default: 0.01
+        entries:
+          - {category: HW, rate: 0.03}
+          - {product: HW-1, rate: 0.05}
+"""
+    data = inputs([line("L1", "2026-03-01", "100.00", product="HW-1", category="HW"),
+                   line("L2", "2026-03-01", "100.00", product="HW-2", category="HW"),
+                   line("L3", "2026-03-01", "100.00", product="SW-1", category="SW")],
+                  [("L1", "a", 100), ("L2", "a", 100), ("L3", "a", 100)], ["a"])
+    result = calc.calculate(load_plan(text), data, MARCH)
+    assert payouts(result)[("a", "c")] == D("9.00")
+    assert [(d["rule"], D(d["rate"])) for d in result.details.to_pylist()] == [
+        ("category HW", D("0.03")), ("default", D("0.01")), ("product HW-1", D("0.05"))]
+
+
+def test_a_gate_pays_nothing_below_it_and_a_cap_limits_the_payout_not_the_attainment():
+    text = """
+plan: p
+effective_from: 2026-01-01
+components:
+  - id: c
+    quota: {source: input}
+    gate: {min_attainment: 0.5}
+    cap: {amount: 30000}
+    rate: {tiers: {bands: [{from: 0, to: 1, rate: 0.02}, {from: 1, rate: 0.1}]}}
+"""
+    quotas = [("a", "c", "2026-03", "1000000"), ("b", "c", "2026-03", "1000000")]
+    data = inputs([line("L1", "2026-03-01", "400000.00"), line("L2", "2026-03-01", "1200000.00")],
+                  [("L1", "a", 100), ("L2", "b", 100)], ["a", "b"], quotas=quotas)
+    result = calc.calculate(load_plan(text), data, MARCH)
+    # a: 40% < the 50% gate; b: 20,000 + 20,000 = 40,000 capped at 30,000
+    assert payouts(result) == {("a", "c"): D("0.00"), ("b", "c"): D("30000.00")}
+    assert [d["rule"] for d in result.details.to_pylist() if d["payee"] == "b"][-1] == "cap"
+
+
+def test_a_missing_quota_is_listed_by_payee():
+    text = """
+plan: p
+effective_from: 2026-01-01
+components:
+  - id: c
+    quota: {source: input}
+    rate: {tiers: {bands: [{from: 0, rate: 0.02}]}}
+"""
+    with pytest.raises(calc.InputError) as error:
+        calc.calculate(load_plan(text), one_sale("10.00"), MARCH)
+    assert error.value.problems == ["component c: no quota for period 2026-03 for payee alice"]
+
+
+def test_splits_not_adding_up_to_100_are_refused_naming_the_line():
+    data = inputs([line("L1", "2026-03-01", "10.00")], [("L1", "a", 60), ("L1", "b", 30)], ["a", "b"])
+    with pytest.raises(calc.InputError) as error:
+        calc.calculate(load_plan(TIERS.format(mode="whole")), data, MARCH)
+    assert error.value.problems == ["line L1: split shares add up to 90.000000%, not 100%"]
+
+
+def test_a_quarter_to_date_window_pays_earned_to_date_minus_earned_before():
+    # tiers walk the quarter's total: February crosses 100% of the quarterly quota, March pays only the change
+    text = TIERS.format(mode="whole").replace("quota: {source: fixed, amount: 1000000}",
+                                               "window: quarter\n    quota: {source: fixed, amount: 1000000}")
+    data = inputs([line("L1", "2026-01-10", "600000.00"), line("L2", "2026-03-10", "600000.00")],
+                  [("L1", "a", 100), ("L2", "a", 100)], ["a"])
+    feb = calc.calculate(load_plan(text), data, FiscalCalendar().parse("2026-01"))
+    mar = calc.calculate(load_plan(text), data, MARCH)
+    assert payouts(feb)[("a", "commission")] == D("12000.00")  # 600,000 × 2%
+    assert payouts(mar)[("a", "commission")] == D("36000.00")  # 1,200,000 × 4% − 12,000
+
+
+def test_a_spiff_pays_per_credited_unit_inside_its_dates():
+    text = """
+plan: p
+effective_from: 2026-01-01
+components:
+  - id: launch
+    spiff: {products: [NEW], start: 2026-03-10, end: 2026-03-20, per_unit: 50}
+"""
+    data = inputs([line("L1", "2026-03-15", "100.00", product="NEW", quantity=4),
+                   line("L2", "2026-03-25", "100.00", product="NEW", quantity=10),
+                   line("L3", "2026-03-15", "100.00", product="OLD", quantity=10)],
+                  [("L1", "a", 50), ("L1", "b", 50), ("L2", "a", 100), ("L3", "a", 100)], ["a", "b"])
+    assert payouts(calc.calculate(load_plan(text), data, MARCH)) == {("a", "launch"): D("100.00"),
+                                                                      ("b", "launch"): D("100.00")}
+
+
+def _bytes(result) -> bytes:
+    import io
+
+    import pyarrow.csv as pacsv
+
+    out = io.BytesIO()
+    for table in (result.payouts, result.details, result.credits):
+        pacsv.write_csv(table, out)
+    return out.getvalue()
+
+
+def test_two_payee_partitions_give_exactly_the_rows_of_one_run():
+    text = TIERS.format(mode="marginal").replace("  - id: commission\n", "  - id: commission\n    credit: {roll_up: {levels: 1}}\n")
+    lines = [line(f"L{i}", f"2026-03-{1 + i % 28:02d}", f"{1000 + 37 * i}.00") for i in range(40)]
+    credits = [(f"L{i}", ["a", "b", "c"][i % 3], 100) for i in range(40)]
+    hierarchy = [("a", "m"), ("b", "m"), ("c", "n")]
+    plan = load_plan(text)
+    whole = calc.calculate(plan, inputs(lines, credits, ["a", "b", "c", "m", "n"], hierarchy), MARCH)
+    first = calc.calculate(plan, inputs(lines, credits, ["a", "m"], hierarchy), MARCH)
+    second = calc.calculate(plan, inputs(lines, credits, ["b", "c", "n"], hierarchy), MARCH)
+    again = calc.calculate(plan, inputs(lines, credits, ["a", "b", "c", "m", "n"], hierarchy), MARCH)
+    assert _bytes(again) == _bytes(whole)  # identical bytes run after run
+    for name in ("payouts", "details", "credits"):
+        merged = sorted(getattr(first, name).to_pylist() + getattr(second, name).to_pylist(),
+                        key=lambda r: tuple(str(v) for v in r.values()))
+        assert merged == sorted(getattr(whole, name).to_pylist(), key=lambda r: tuple(str(v) for v in r.values()))
