@@ -129,9 +129,6 @@ class Tiers(_Model):
     on: Literal["amount", "attainment"] = "attainment"
     mode: TierMode = TierMode.MARGINAL
     boundary: Literal["upper", "lower"] = "upper"  # a value exactly on an edge belongs to the band above (upper)
-    # total: bands walked on the measure's total (over a longer window: earned to date − earned before);
-    # per_transaction: each line, in date order, paid at the band its running total reaches (no uplift back)
-    accumulation: Literal["total", "per_transaction"] = "total"
     allow_gaps: bool = False
     bands: list[Band] = Field(min_length=1)
 
