@@ -1,7 +1,8 @@
 """The ``salesops`` console script: Django's management commands plus ours (demo, import, export, bench).
 
-``salesops targets ...`` is handed to ``salesops.engine.targets_cli`` before Django is set up, so target
-planning over files needs no settings, secret key or database.
+``salesops targets ...`` and ``salesops comp ...`` are handed to ``salesops.engine.targets_cli`` and
+``salesops.engine.comp.cli`` before Django is set up, so target planning and compensation over files need no
+settings, secret key or database.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ def main(argv: list[str] | None = None) -> None:
         from salesops.engine.targets_cli import main as targets_main
 
         sys.exit(targets_main(args[1:]))
+    if args[:1] == ["comp"]:
+        from salesops.engine.comp.cli import main as comp_main
+
+        sys.exit(comp_main(args[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings")
     from django.core.management import execute_from_command_line
 

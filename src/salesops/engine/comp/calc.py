@@ -286,17 +286,17 @@ class _ComponentRun:
                 top = x if hi is None else min(x, hi)
                 basis = top - lo if i == 0 else max(top - lo, Decimal(0))
                 if basis:
-                    rows.append((_band_rule(tiers.bands[i]), i, basis, r, basis * r))
-            return rows or [(_band_rule(tiers.bands[0]), 0, Decimal(0), bands[0][2], Decimal(0))]
+                    rows.append((_band_rule(tiers.bands[i], tiers.on), i, basis, r, basis * r))
+            return rows or [(_band_rule(tiers.bands[0], tiers.on), 0, Decimal(0), bands[0][2], Decimal(0))]
         i = _band_of(x, bands, tiers.boundary)
         if i is None:
             return [("between bands", 0, x, Decimal(0), Decimal(0))]
         lo, hi, r = bands[i]
         if tiers.mode is TierMode.WHOLE or hi is None or i + 1 >= len(bands):
-            return [(_band_rule(tiers.bands[i]), i, x, r, x * r)]
+            return [(_band_rule(tiers.bands[i], tiers.on), i, x, r, x * r)]
         nxt = bands[i + 1][2]
         interpolated = r + (nxt - r) * (x - lo) / (hi - lo)
-        return [(_band_rule(tiers.bands[i]) + " (interpolated)", i, x, interpolated, x * interpolated)]
+        return [(_band_rule(tiers.bands[i], tiers.on) + " (interpolated)", i, x, interpolated, x * interpolated)]
 
     def _table(self) -> tuple[list[tuple], list[tuple]]:
         """Per-line rates: product row, else category row, else the default."""
@@ -360,9 +360,11 @@ def _ratio(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.0001"), rounding=RoundingPolicy.HALF_UP.decimal_mode)
 
 
-def _band_rule(band) -> str:
-    upper = "" if band.to is None else f"{band.to:f}"
-    return f"band {band.from_:f}–{upper}"
+def _band_rule(band, on: str) -> str:
+    """``attainment 100%–150%`` or ``amount 0–500000``; an open band ``attainment 150%+``."""
+    def edge(value: Decimal) -> str:
+        return f"{(value * 100).normalize():f}%" if on == "attainment" else f"{value.normalize():f}"
+    return f"{on} {edge(band.from_)}+" if band.to is None else f"{on} {edge(band.from_)}–{edge(band.to)}"
 
 
 def _band_of(x: Decimal, bands: list[tuple], boundary: str) -> int | None:
