@@ -22,7 +22,7 @@ def line(line_id, date, net, *, product="P1", category="C1", customer="K1", regi
 def inputs(lines, credits, payees, hierarchy=(), quotas=()):
     """``credits``: (line_id, payee, percent); ``hierarchy``: (payee, manager[, from, to]); ``quotas``:
     (payee, component, period, quota)."""
-    return calc.CompInputs(
+    return calc.CompInputs.from_lines(
         lines=pa.Table.from_pylist(list(lines), calc.LINE_SCHEMA),
         credits=pa.Table.from_pylist([{"line_id": i, "payee": p, "share": D(pct) / 100} for i, p, pct in credits],
                                      calc.CREDIT_SCHEMA),

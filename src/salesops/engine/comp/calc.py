@@ -1,22 +1,33 @@
 """The commission calculation: a pure function of (plan, inputs, period) → payouts with their lineage.
 
 Role in the flow: the web app (runs) or the ``salesops comp calc`` CLI gives a validated
-:class:`~salesops.engine.comp.plan.CompPlan`, the inputs as Arrow tables (:class:`CompInputs`: order lines,
-their credits, the hierarchy, the quotas, the payees) and a payout period; :func:`calculate` returns
-:class:`CompResult`: one payout per payee and component (rounded once, here, by the plan's policy) and the detail
-rows that explain it (rule, band, basis, rate, earned — unrounded) and, per credited line, what each payee was
-credited (the lineage down to the order lines).
+:class:`~salesops.engine.comp.plan.CompPlan`, the inputs as Arrow tables (:class:`CompInputs`: the credited
+order lines — one row per line and payee with the split share —, the payees, the dated hierarchy, the quotas) and
+a payout period; :func:`calculate` returns :class:`CompResult`: one payout per payee and component (rounded once,
+here, by the plan's policy), the detail rows that explain it (rule, band, basis, rate, earned — unrounded, adding
+up to the payout) and, per credited line, what each payee was credited (the lineage down to the order lines).
 
-How: every step over transactions is one DuckDB statement over columnar data — credit by split share, roll-up
-through the hierarchy in effect on each line's date, filters, windows, rate tables, running totals — never a
-Python loop over lines. Per payee (thousands, not millions) the tier walk of interpolated bands and the
-rounding are exact ``Decimal`` arithmetic in Python. Amounts are DECIMAL end to end: DuckDB divides decimals into
-floating point, so nothing over transactions is ever divided there.
+How (DuckDB, columnar, exact DECIMAL):
 
-Invariants: the same inputs give the same bytes (every output is sorted); computing two partitions of the payees
-(each with the lines credited to them and their reports) gives exactly the rows of one run over all of them; a
-payout equals its detail rows' sum, rounded once.
+1. one pass over the credited lines computes, per payee and time slice, the sums every component needs (its
+   filter, its window; a rate table's rows as a group key) — no Python over lines, no per-component pass;
+2. the roll-up joins those sums (thousands of rows, not millions) to the hierarchy in effect on each slice, up to
+   each component's number of levels; slices are cut wherever the hierarchy changes inside the window;
+3. per component, the payout rules are set operations per payee: flat rates, rate-table rows, tier bands
+   (marginal, whole-amount; a value on an edge goes to the band above or below), gates, caps on attainment and
+   on payout, SPIFFs; a window longer than the period pays "earned to date − earned before the period";
+   interpolated bands, the one rule that must divide, run per payee in exact ``Decimal`` arithmetic;
+4. the payout is the sum of its detail rows, rounded once by the plan's policy (四舍五入 by default).
+
+DuckDB divides decimals into floating point, so nothing is divided in SQL (attainment is shown by integer
+arithmetic). Invariants: the same inputs give the same bytes (every output is sorted); computing two partitions
+of the payees (each with the lines credited to them and their reports) gives exactly the rows of one run over all
+of them; a payout equals its detail rows' sum, rounded once.
 """
+
+# SQL here is built from our own constants and column names; every value from a plan or an input is bound as
+# a parameter, never pasted into SQL text.
+# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -48,17 +59,38 @@ QUOTA_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("
 PAYEE_SCHEMA = pa.schema([("payee", pa.string()), ("name", pa.string())])
 
 
+CREDITED_SCHEMA = pa.schema([*LINE_SCHEMA, ("payee", pa.string()), ("share", SHARE)])
+
+
 @dataclass(frozen=True)
 class CompInputs:
-    """Columnar inputs (schemas above). ``credits.share`` is a fraction (0.5 for a 50 % split); ``hierarchy``
-    rows say who a payee reported to from ``valid_from`` until before ``valid_to`` (open when null); ``quotas``
-    hold a quota per payee, component and period code (``2026-03``, ``2026-Q1``, ``2026-H1``, ``FY2026``)."""
+    """Columnar inputs. ``credited``: one row per order line and credited payee (the line's columns, the payee
+    and the split ``share`` as a fraction, 0.5 for a 50 % split) — build it with :meth:`from_lines`;
+    ``hierarchy`` rows say who a payee reported to from ``valid_from`` until before ``valid_to`` (open when
+    null); ``quotas`` hold a quota per payee, component and period code (``2026-03``, ``2026-Q1``, ``FY2026``)."""
 
-    lines: pa.Table
-    credits: pa.Table
+    credited: pa.Table
     payees: pa.Table
     hierarchy: pa.Table = field(default_factory=lambda: HIERARCHY_SCHEMA.empty_table())
     quotas: pa.Table = field(default_factory=lambda: QUOTA_SCHEMA.empty_table())
+
+    @classmethod
+    def from_lines(cls, lines: pa.Table, credits: pa.Table, payees: pa.Table, hierarchy: pa.Table | None = None,
+                   quotas: pa.Table | None = None) -> CompInputs:
+        """Join order lines (``LINE_SCHEMA``) with their credits (``CREDIT_SCHEMA``), once; refused (every line
+        named, up to 50) when a line's shares do not add up to 100 % or a credit names no known line."""
+        con = duckdb.connect()
+        try:
+            con.register("in_lines", lines)
+            con.register("in_credits", credits)
+            _check_inputs(con)
+            credited = con.sql("""
+                SELECT l.*, c.payee, c.share FROM in_lines l JOIN in_credits c USING (line_id)
+                ORDER BY l.line_id, c.payee""").to_arrow_table().cast(CREDITED_SCHEMA)
+        finally:
+            con.close()
+        return cls(credited, payees, hierarchy if hierarchy is not None else HIERARCHY_SCHEMA.empty_table(),
+                   quotas if quotas is not None else QUOTA_SCHEMA.empty_table())
 
 
 class InputError(ValueError):
@@ -93,27 +125,9 @@ def calculate(plan: CompPlan, inputs: CompInputs, period: Period, calendar: Fisc
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 2")
-        for name in ("lines", "credits", "payees", "hierarchy", "quotas"):
+        for name in ("credited", "payees", "hierarchy", "quotas"):
             con.register(f"in_{name}", getattr(inputs, name))
-        _check_inputs(con)
-        payouts: list[tuple] = []
-        details: list[tuple] = []
-        credit_tables: list[pa.Table] = []
-        for component in plan.components:
-            run = _ComponentRun(con, plan, component, period, calendar)
-            p, d = run.compute()
-            payouts.extend(p)
-            details.extend(d)
-            if with_credits:
-                credit_tables.append(run.credit_rows())
-        payouts.sort(key=lambda r: (r[0], r[1]))
-        details.sort(key=lambda r: (r[0], r[1], r[3], r[2]))
-        credits = (pa.concat_tables(credit_tables) if credit_tables else _empty_credits())
-        return CompResult(
-            pa.Table.from_pylist([dict(zip(PAYOUT_SCHEMA.names, r, strict=True)) for r in payouts], PAYOUT_SCHEMA),
-            pa.Table.from_pylist([dict(zip(DETAIL_SCHEMA.names, r, strict=True)) for r in details], DETAIL_SCHEMA),
-            credits,
-        )
+        return _Run(con, plan, period, calendar).result(with_credits)
     finally:
         con.close()
 
@@ -124,7 +138,7 @@ def _empty_credits() -> pa.Table:
 
 
 def _check_inputs(con: duckdb.DuckDBPyConnection) -> None:
-    """Splits add up to 100 % per line; every credit names a known line; share in (0, 1]."""
+    """Splits add up to 100 % per line; every credit names a known line."""
     problems = []
     for line_id, total in con.execute(
             "SELECT line_id, sum(share) FROM in_credits GROUP BY line_id HAVING sum(share) <> 1 ORDER BY line_id "
@@ -150,209 +164,383 @@ def _text(value: Decimal | None) -> str:
     return f"{cents:f}" if cents == value else f"{value.normalize():f}"
 
 
-class _ComponentRun:
-    def __init__(self, con, plan: CompPlan, component: Component, period: Period, calendar: FiscalCalendar):
-        self.con, self.plan, self.c, self.period, self.calendar = con, plan, component, period, calendar
-        self.window = self._window()
+# SQL macros: the same exact text as _text, and the rounding policies on DECIMAL (DuckDB's round() on a decimal
+# rounds half away from zero, which is 四舍五入 for both signs)
+_MACROS = """
+CREATE MACRO txt(x) AS CASE WHEN x IS NULL THEN '' WHEN x = round(x, 2) THEN CAST(round(x, 2) AS VARCHAR)
+    ELSE rtrim(CAST(x AS VARCHAR), '0') END;
+CREATE MACRO round_half_up(x) AS round(x, 2);
+CREATE MACRO round_half_even(x) AS round_even(x, 2);
+CREATE MACRO round_down(x) AS trunc(x, 2);
+CREATE MACRO round_up(x) AS trunc(x, 2) + CASE WHEN x > trunc(x, 2) THEN 0.01 WHEN x < trunc(x, 2) THEN -0.01
+    ELSE 0 END;
+"""
 
-    # -- windows -----------------------------------------------------------------------------------------
-    def _window(self) -> Period:
+
+@dataclass
+class _Part:
+    """One component inside a run: its window and the value columns it adds to the single pass."""
+
+    index: int
+    component: Component
+    window: Period
+    values: list[tuple[str, str, list]] = field(default_factory=list)  # (column, SQL over c, params)
+    rules: list[tuple[str, Decimal]] = field(default_factory=list)  # rate-table rows: (rule, rate) by index
+    rule_sql: str = ""  # rate tables: the row index of a line (SQL over c)
+    rule_params: list = field(default_factory=list)
+
+    def col(self, name: str) -> str:
+        return f"k{self.index}_{name}"
+
+
+class _Run:
+    """A run: one pass over the credited lines for all components (sums per payee and time slice), the roll-up
+    of those sums through the hierarchy, then per component the payout rules as set operations per payee."""
+
+    def __init__(self, con, plan: CompPlan, period: Period, calendar: FiscalCalendar):
+        self.con, self.plan, self.period, self.calendar = con, plan, period, calendar
+        self.start = min(self._window(c).start for c in plan.components)  # the single pass reads from here
+        self.parts = [self._part(i, c) for i, c in enumerate(plan.components)]
+        con.execute(_MACROS)
+
+    # -- setting up ---------------------------------------------------------------------------------------
+    def _window(self, c: Component) -> Period:
         kind = {Window.PERIOD: None, Window.QUARTER: PeriodKind.QUARTER, Window.HALF: PeriodKind.HALF,
-                Window.YEAR_TO_DATE: PeriodKind.YEAR}[self.c.window]
+                Window.YEAR_TO_DATE: PeriodKind.YEAR}[c.window]
         if kind is None:
             return self.period
         whole = self.calendar.period(kind, self.period.start)
         return Period(whole.start, self.period.end, whole.kind, whole.code)
 
-    # -- credited lines ----------------------------------------------------------------------------------
-    def _credited(self) -> str:
-        """Create ``cl``: (payee, seller, level, line_id, date, product, category, share, units, credit) for
-        the window, with roll-up rows for the managers (who get the seller's share)."""
-        c = self.c
-        amount = {CreditType.NET_REVENUE: "l.net", CreditType.GROSS_MARGIN: "(l.net - l.cost)",
-                  CreditType.UNITS: "l.quantity"}[c.credit.type]
-        where, params = ["l.date >= ?", "l.date < ?"], [self.window.start, self.period.end]
+    def _part(self, index: int, c: Component) -> _Part:
+        part = _Part(index, c, self._window(c))
+        where, params = self._where(part)
+        amount = _AMOUNT[c.credit.type]
+        if c.spiff is not None:
+            sql = "c.quantity * c.share" if c.spiff.per_unit is not None else "c.share"
+            part.values.append((part.col("v"), f"CASE WHEN {where} THEN {sql} END", params))
+        elif c.rate.table is not None:
+            table = c.rate.table
+            # which row of the table each line falls under: product rows first, then category rows, else the
+            # default — one CASE per line, and the single pass groups by it
+            whens, rule_params = [], []
+            for e in sorted(table.entries, key=lambda e: e.product is None):
+                column, member = ("product", e.product) if e.product is not None else ("category", e.category)
+                whens.append(f"WHEN c.{column} = ? THEN {len(part.rules)}")
+                rule_params.append(member)
+                part.rules.append((f"{column} {member}", e.rate))
+            part.rule_sql = f"CASE {' '.join(whens)} ELSE {len(part.rules)} END"
+            part.rule_params = rule_params
+            part.rules.append(("default" if table.default is not None else "no rate", table.default or Decimal(0)))
+            part.values.append((part.col("v"), f"CASE WHEN {where} THEN {amount} END", params))
+        else:
+            part.values.append((part.col("v"), f"CASE WHEN {where} THEN {amount} END", params))
+        return part
+
+    def _where(self, part: _Part, *, scan: bool = True) -> tuple[str, list]:
+        """The condition (on ``in_credited c``) of the lines a component counts in its window (inside the single
+        pass, which already keeps only the dates from the earliest window start to the period's end, the
+        window's start is tested only when it is later)."""
+        c = part.component
+        where, params = [], []
+        if not scan or part.window.start > self.start:
+            where.append("c.date >= ?")
+            params.append(part.window.start)
+        if not scan:
+            where.append("c.date < ?")
+            params.append(self.period.end)
         f = c.credit.filter
         for column, values in (("product", f.products), ("category", f.categories), ("region", f.regions),
                                ("segment", f.segments), ("customer", f.customers)):
             if values:
-                where.append(f"list_contains(?, l.{column})")
-                params.append(list(values))
+                where.append(_in(f"c.{column}", values))
+                params += values
         if c.spiff is not None:
             s = c.spiff
-            where += ["l.date >= ?", "l.date <= ?"]
+            where += ["c.date >= ?", "c.date <= ?"]
             params += [s.start, s.end]
             keys = []
-            if s.products:
-                keys.append("list_contains(?, l.product)")
-                params.append(list(s.products))
-            if s.categories:
-                keys.append("list_contains(?, l.category)")
-                params.append(list(s.categories))
+            for column, values in (("product", s.products), ("category", s.categories)):
+                if values:
+                    keys.append(_in(f"c.{column}", values))
+                    params += values
             where.append("(" + " OR ".join(keys) + ")")
-        self.con.execute("DROP TABLE IF EXISTS cl")
+        return "(" + (" AND ".join(where) or "true") + ")", params
+
+    # -- the single pass and the roll-up ----------------------------------------------------------------
+    def _slices(self) -> list:
+        """Dates where a sum must be cut: the period's start (windows before it), and every change of the
+        hierarchy inside the scanned range (a roll-up follows the hierarchy of each line's date)."""
+        start = self.start
+        cuts = {self.period.start}
+        if any(p.component.credit.roll_up.levels for p in self.parts):
+            for (day,) in self.con.execute("""
+                    SELECT DISTINCT d FROM (SELECT valid_from AS d FROM in_hierarchy UNION ALL
+                                            SELECT valid_to FROM in_hierarchy)
+                    WHERE d > ? AND d < ?""", [start, self.period.end]).fetchall():
+                cuts.add(day)
+        return sorted(d for d in cuts if d > start)
+
+    def _aggregate(self) -> None:
+        """``agg``: (payee, slice start, level, every value column): one pass, then the roll-up rows."""
+        cuts = self._slices()
+        slice_sql = "CASE " + " ".join("WHEN c.date < ? THEN ?" for _ in cuts) + " ELSE ? END" if cuts else "?"
+        start = self.start
+        starts = [start, *cuts]
+        slice_params = [v for cut, begin in zip(cuts, starts, strict=False) for v in (cut, begin)] + [starts[-1]]
+        values = [v for p in self.parts for v in p.values]
+        tables = [p for p in self.parts if p.rule_sql]
+        keys = "".join(f", {p.rule_sql} AS {p.col('rule')}" for p in tables)
+        sums = ", ".join(f"sum({sql}) AS {name}" for name, sql, _p in values)
+        params = (slice_params + [x for p in tables for x in p.rule_params] + [x for _n, _s, ps in values for x in ps]
+                  + [start, self.period.end])
         self.con.execute(f"""
-            CREATE TEMP TABLE cl AS
-            SELECT cr.payee, cr.payee AS seller, 0 AS level, l.line_id, l.date, l.product, l.category,
-                   cr.share, l.quantity * cr.share AS units, {amount} * cr.share AS credit
-            FROM in_lines l JOIN in_credits cr USING (line_id)
-            WHERE {' AND '.join(where)}""", params)  # noqa: S608 - columns from our own mapping, values bound
-        for level in range(1, c.credit.roll_up.levels + 1):
+            CREATE TEMP TABLE agg AS SELECT c.payee, {slice_sql} AS slice{keys}, 0 AS level, {sums}
+            FROM in_credited c WHERE c.date >= ? AND c.date < ?
+            GROUP BY ALL""", params)
+        top = max(p.component.credit.roll_up.levels for p in self.parts)
+        for level in range(1, top + 1):
+            cols = ", ".join(f"a.{name}" if p.component.credit.roll_up.levels >= level else f"NULL AS {name}"
+                             for p in self.parts for name, _s, _p in p.values)
+            rule_cols = "".join(f"a.{p.col('rule')}, " for p in tables)
+            self.con.execute(f"""
+                INSERT INTO agg SELECT h.manager, a.slice, {rule_cols}?, {cols}
+                FROM agg a JOIN in_hierarchy h ON h.payee = a.payee AND a.slice >= h.valid_from
+                     AND (h.valid_to IS NULL OR a.slice < h.valid_to)
+                WHERE a.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
+        sums = [f"sum({name}) AS {name}, sum({name}) FILTER (WHERE slice < ?) AS {name}_before"
+                for name, _s, _p in values]
+        params = [self.period.start] * len(values)
+        for p in tables:  # per row of a rate table: the sum of its lines
+            sums += [f"sum({p.col('v')}) FILTER (WHERE {p.col('rule')} = {i}) AS {p.col(f'r{i}')}"
+                     for i in range(len(p.rules))]
+        self.con.execute(f"""
+            CREATE TEMP TABLE m AS SELECT payee, {', '.join(sums)} FROM agg SEMI JOIN in_payees p USING (payee)
+            GROUP BY payee""", params)
+
+    # -- the rules per component -----------------------------------------------------------------------
+    def result(self, with_credits: bool) -> CompResult:
+        self._aggregate()
+        self.con.execute("""CREATE TEMP TABLE details (payee VARCHAR, component VARCHAR, rule VARCHAR, band INTEGER,
+                            basis DECIMAL(38,8), rate DECIMAL(38,14), earned DECIMAL(38,14))""")
+        self.con.execute("""CREATE TEMP TABLE measures (payee VARCHAR, component VARCHAR, measure DECIMAL(38,8),
+                            quota DECIMAL(18,2))""")
+        for part in self.parts:
+            c = part.component
+            if c.spiff is not None:
+                self._spiff(part)
+            elif c.rate.table is not None:
+                self._table(part)
+            else:
+                self._measure_rules(part)
+            if c.cap is not None and c.cap.amount is not None:
+                self.con.execute("""
+                    INSERT INTO details SELECT payee, ?, 'cap', 99, NULL, ?, ? - sum(earned) FROM details
+                    WHERE component = ? GROUP BY payee HAVING sum(earned) > ?""",
+                                 [c.id, c.cap.amount, c.cap.amount, c.id, c.cap.amount])
+        policy = f"round_{self.plan.rounding.value}"
+        payouts = self.con.sql(f"""
+            SELECT d.payee, d.component, txt(m.measure) AS measure, txt(m.quota) AS quota,
+                   CASE WHEN m.quota > 0 THEN CAST(CAST(
+                       sign(m.measure) * ((2 * abs(CAST(m.measure * 100000000 AS HUGEINT))
+                                           + CAST(m.quota * 100 AS HUGEINT) * 100)
+                                          // (2 * CAST(m.quota * 100 AS HUGEINT) * 100)) AS DECIMAL(38,0))
+                       * 0.0001 AS VARCHAR) ELSE '' END AS attainment,
+                   txt(sum(d.earned)) AS earned, CAST({policy}(sum(d.earned)) AS VARCHAR) AS amount
+            FROM details d LEFT JOIN measures m USING (payee, component)
+            GROUP BY d.payee, d.component, m.measure, m.quota ORDER BY d.payee, d.component""").to_arrow_table()
+        details = self.con.sql("""
+            SELECT payee, component, rule, band, txt(basis) AS basis, txt(rate) AS rate, txt(earned) AS earned
+            FROM details ORDER BY payee, component, band, rule""").to_arrow_table()
+        credits = (pa.concat_tables([self._credit_rows(p) for p in self.parts]) if with_credits
+                   else _empty_credits())
+        return CompResult(payouts.cast(PAYOUT_SCHEMA), details.cast(DETAIL_SCHEMA), credits)
+
+    def _measure_rules(self, part: _Part) -> None:
+        c, v = part.component, part.col("v")
+        self.con.execute(f"""INSERT INTO measures SELECT payee, ?, coalesce({v}, 0), NULL FROM m
+                             WHERE {v} IS NOT NULL""", [c.id])
+        if c.quota is not None:
+            self._quotas(part)
+        windowed = part.window.start != self.period.start
+        rate = c.rate
+        if rate.tiers is not None and rate.tiers.mode is TierMode.INTERPOLATED:
+            self._interpolated(part, windowed)
+        else:
+            for when, x, sign, suffix in self._sides(part, windowed):
+                if rate.flat is not None:
+                    self.con.execute(f"""
+                        INSERT INTO details SELECT s.payee, ?, 'flat' || ?, 0, {sign} {x}, ?, {sign} {x} * ?
+                        FROM {when}""", [c.id, suffix, rate.flat, rate.flat])
+                else:
+                    self._tiers(part, when, x, sign, suffix)
+        if c.gate is not None:  # below the gate: every row of the payee goes, one row says why
             self.con.execute("""
-                INSERT INTO cl
-                SELECT h.manager, cl.seller, ?, cl.line_id, cl.date, cl.product, cl.category, cl.share, cl.units,
-                       cl.credit
+                CREATE OR REPLACE TEMP TABLE gated AS SELECT payee FROM measures
+                WHERE component = ? AND measure < ? * coalesce(quota, 0)""", [c.id, c.gate.min_attainment])
+            self.con.execute("DELETE FROM details WHERE component = ? AND payee IN (SELECT payee FROM gated)",
+                             [c.id])
+            self.con.execute("""
+                INSERT INTO details SELECT g.payee, ?, 'gate: attainment below ' || ?, 0, m.measure, 0, 0
+                FROM gated g JOIN measures m ON m.payee = g.payee AND m.component = ?""",
+                             [c.id, _text(c.gate.min_attainment), c.id])
+
+    def _sides(self, part: _Part, windowed: bool) -> list[tuple[str, str, str, str]]:
+        """(source, measure SQL, sign, rule suffix): the measure to date, and — for a window longer than the
+        period — the measure before the period, whose earnings are taken off."""
+        c, v = part.component, part.col("v")
+        q = "q.quota" if c.quota is not None else "NULL"
+        source = (f"(SELECT m.payee, coalesce(m.{v}, 0) AS x, coalesce(m.{v}_before, 0) AS xb, {q} AS quota FROM m "
+                  + (f"JOIN measures q ON q.payee = m.payee AND q.component = '{c.id}' " if c.quota is not None else "")
+                  + f"WHERE m.{v} IS NOT NULL) s")
+        sides = [(source, "s.x", "", "")]
+        if windowed:
+            sides.append((source, "s.xb", "-", f" (before {self.period.start})"))
+        return sides
+
+    def _quotas(self, part: _Part) -> None:
+        c = part.component
+        if c.quota.source == "fixed":
+            self.con.execute("UPDATE measures SET quota = ? WHERE component = ?", [c.quota.amount, c.id])
+            return
+        code = part.window.code
+        self.con.execute("""
+            UPDATE measures SET quota = q.quota FROM in_quotas q
+            WHERE measures.component = ? AND q.component = ? AND q.period = ? AND q.payee = measures.payee""",
+                         [c.id, c.id, code])
+        missing = [p for (p,) in self.con.execute(
+            "SELECT payee FROM measures WHERE component = ? AND quota IS NULL ORDER BY payee LIMIT 50",
+            [c.id]).fetchall()]
+        if missing:
+            raise InputError([f"component {c.id}: no quota for period {code} for payee {p}" for p in missing])
+
+    def _bands(self, part: _Part) -> str:
+        """The component's bands as a VALUES list (band, low, high, rate, rule)."""
+        tiers = part.component.rate.tiers
+        rows = [f"({i}, {b.from_}::DECIMAL(18,6), {('NULL' if b.to is None else str(b.to))}::DECIMAL(18,6), "
+                f"{b.rate}::DECIMAL(18,6), '{_band_rule(b, tiers.on)}')" for i, b in enumerate(tiers.bands)]
+        return f"(VALUES {', '.join(rows)}) b(band, lo, hi, rate, rule)"
+
+    def _tiers(self, part: _Part, source: str, x: str, sign: str, suffix: str) -> None:
+        c = part.component
+        tiers = c.rate.tiers
+        scale = "s.quota" if tiers.on == "attainment" else "1"
+        capped = x if c.cap is None or c.cap.attainment is None else f"least({x}, {c.cap.attainment} * s.quota)"
+        lo, hi = f"(b.lo * {scale})", f"(b.hi * {scale})"
+        if tiers.mode is TierMode.MARGINAL:
+            basis = (f"CASE WHEN b.band = 0 THEN least(xx, coalesce({hi}, xx)) - {lo} "
+                     f"ELSE greatest(least(xx, coalesce({hi}, xx)) - {lo}, 0) END")
+            keep = "basis <> 0 OR band = 0"
+        else:
+            above = ">=" if tiers.boundary == "upper" else ">"
+            below = "<" if tiers.boundary == "upper" else "<="
+            basis = (f"CASE WHEN (b.band = 0 OR xx {above} {lo}) AND (b.hi IS NULL OR xx {below} {hi}) "
+                     f"THEN xx END")
+            keep = "basis IS NOT NULL"
+        no_quota = "s.quota IS NULL OR s.quota = 0" if tiers.on == "attainment" else "false"
+        self.con.execute(f"""
+            INSERT INTO details SELECT payee, ?, rule || ?, band, {sign} basis, rate, {sign} basis * rate FROM (
+                SELECT s.payee, b.band, b.rule, b.rate, {basis} AS basis
+                FROM (SELECT *, {capped} AS xx FROM {source}) s, {self._bands(part)}
+                WHERE NOT ({no_quota})
+            ) WHERE {keep}""", [c.id, suffix])
+        if tiers.on == "attainment":
+            self.con.execute(f"""
+                INSERT INTO details SELECT s.payee, ?, 'no quota' || ?, 0, {sign} {x}, 0, 0 FROM {source}
+                WHERE {no_quota}""", [c.id, suffix])
+
+    def _interpolated(self, part: _Part, windowed: bool) -> None:
+        """Interpolated bands divide (the rate moves with attainment inside a band): per payee in exact Decimal
+        arithmetic — thousands of rows, not the transactions."""
+        c, v = part.component, part.col("v")
+        rows = self.con.execute(f"""
+            SELECT m.payee, coalesce(m.{v}, 0), coalesce(m.{v}_before, 0), q.quota FROM m
+            LEFT JOIN measures q ON q.payee = m.payee AND q.component = ? WHERE m.{v} IS NOT NULL
+            ORDER BY m.payee""", [c.id]).fetchall()
+        out = []
+        for payee, to_date, before, quota in rows:
+            sides = [(Decimal(to_date), 1, "")]
+            if windowed:
+                sides.append((Decimal(before), -1, f" (before {self.period.start})"))
+            for measure, sign, suffix in sides:
+                for rule, band, basis, rate, earned in _interpolate(c, measure, quota):
+                    out.append((payee, c.id, rule + suffix, band, sign * basis, rate, sign * earned))
+        if out:
+            self.con.executemany("INSERT INTO details VALUES (?, ?, ?, ?, ?, ?, ?)", out)
+
+    def _table(self, part: _Part) -> None:
+        c = part.component
+        selects = []
+        params: list = []
+        for i, (rule, rate) in enumerate(part.rules):
+            col = part.col(f"r{i}")
+            selects.append(f"SELECT payee, ?, ?, 0, {col}, ?, {col} * ? FROM m WHERE {col} IS NOT NULL")
+            params += [c.id, rule, rate, rate]
+        self.con.execute("INSERT INTO details " + " UNION ALL ".join(selects), params)
+        cols = " + ".join(f"coalesce(m.{part.col(f'r{i}')}, 0)" for i in range(len(part.rules)))
+        self.con.execute(f"INSERT INTO measures SELECT payee, ?, {cols}, NULL FROM m WHERE "
+                         + " OR ".join(f"m.{part.col(f'r{i}')} IS NOT NULL" for i in range(len(part.rules))),
+                         [c.id])
+
+    def _spiff(self, part: _Part) -> None:
+        s, c, v = part.component.spiff, part.component, part.col("v")
+        rule, rate = ("spiff per unit", s.per_unit) if s.per_unit is not None else ("spiff per line", s.per_line)
+        self.con.execute(f"INSERT INTO details SELECT payee, ?, ?, 0, {v}, ?, {v} * ? FROM m WHERE {v} IS NOT NULL",
+                         [c.id, rule, rate, rate])
+        self.con.execute(f"INSERT INTO measures SELECT payee, ?, {v}, NULL FROM m WHERE {v} IS NOT NULL", [c.id])
+
+    # -- lineage ---------------------------------------------------------------------------------------
+    def _credit_rows(self, part: _Part) -> pa.Table:
+        """Every credited line behind each payee's measure of a component (and the managers' roll-up rows)."""
+        where, params = self._where(part, scan=False)
+        amount = _AMOUNT[part.component.credit.type]
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE cl AS SELECT c.payee, c.payee AS seller, 0 AS level, c.line_id, c.date,
+                {amount} AS credit
+            FROM in_credited c WHERE {where}""", params)
+        for level in range(1, part.component.credit.roll_up.levels + 1):
+            self.con.execute("""
+                INSERT INTO cl SELECT h.manager, cl.seller, ?, cl.line_id, cl.date, cl.credit
                 FROM cl JOIN in_hierarchy h ON h.payee = cl.payee AND cl.date >= h.valid_from
                      AND (h.valid_to IS NULL OR cl.date < h.valid_to)
                 WHERE cl.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
-        return "cl"
-
-    def credit_rows(self) -> pa.Table:
         return self.con.sql("""
             SELECT cl.payee, $component AS component, cl.line_id, cl.seller, cl.level::INTEGER AS level,
-                   CAST(cl.credit AS VARCHAR) AS credit
+                   txt(cl.credit) AS credit
             FROM cl SEMI JOIN in_payees p USING (payee)
-            ORDER BY cl.payee, cl.line_id, cl.level, cl.seller""", params={"component": self.c.id}).to_arrow_table()
+            ORDER BY cl.payee, cl.line_id, cl.level, cl.seller""",
+                            params={"component": part.component.id}).to_arrow_table()
 
-    # -- the component -----------------------------------------------------------------------------------
-    def compute(self) -> tuple[list[tuple], list[tuple]]:
-        self._credited()
-        c = self.c
-        if c.spiff is not None:
-            return self._spiff()
-        if c.rate.table is not None:
-            return self._table()
-        measures = self._measures()
-        quota = self._quotas(set(measures)) if c.quota is not None else {}
-        payouts, details = [], []
-        for payee, (to_date, before) in sorted(measures.items()):
-            q = quota.get(payee)
-            rows = self._earn(to_date, q)
-            if self.window.start != self.period.start:  # a longer window: earned to date − earned before
-                rows += [(f"{rule} (before {self.period.start})", band, -basis if basis is not None else None, rate,
-                          -earned) for rule, band, basis, rate, earned in self._earn(before, q)]
-            earned = sum((r[4] for r in rows), Decimal(0))
-            if c.cap is not None and c.cap.amount is not None and earned > c.cap.amount:
-                rows.append(("cap", 99, None, c.cap.amount, c.cap.amount - earned))
-                earned = c.cap.amount
-            attainment = (to_date / q) if q else None
-            payouts.append((payee, c.id, _text(to_date), _text(q), (f"{_ratio(attainment):f}" if attainment is not None else ""), _text(earned),
-                            _text(round_amount(earned, self.plan.rounding))))
-            details.extend((payee, c.id, rule, band, _text(basis), _text(rate), _text(value))
-                           for rule, band, basis, rate, value in rows)
-        return payouts, details
 
-    def _measures(self) -> dict[str, tuple[Decimal, Decimal]]:
-        """Per payee (of the payees input): the measure over the window to date, and before the period."""
-        rows = self.con.execute("""
-            SELECT cl.payee, sum(cl.credit), coalesce(sum(cl.credit) FILTER (WHERE cl.date < ?), 0)
-            FROM cl SEMI JOIN in_payees p USING (payee) GROUP BY cl.payee""", [self.period.start]).fetchall()
-        return {payee: (Decimal(total), Decimal(before)) for payee, total, before in rows}
+def _in(column: str, values: list) -> str:
+    """``column IN (?, ?, …)`` for a non-empty list of bound values (DuckDB turns it into a hash lookup)."""
+    return f"{column} IN ({', '.join('?' * len(values))})"
 
-    def _quotas(self, payees: set[str]) -> dict[str, Decimal]:
-        c = self.c
-        if c.quota.source == "fixed":
-            return dict.fromkeys(payees, c.quota.amount)
-        code = self.window.code if self.window is not self.period else self.period.code
-        rows = self.con.execute("SELECT payee, quota FROM in_quotas WHERE component = ? AND period = ?",
-                                [c.id, code]).fetchall()
-        quotas = {payee: Decimal(q) for payee, q in rows}
-        missing = sorted(payees - set(quotas))
-        if missing:
-            raise InputError([f"component {c.id}: no quota for period {code} for payee {p}" for p in missing[:50]])
-        return quotas
 
-    def _earn(self, measure: Decimal, quota: Decimal | None) -> list[tuple]:
-        """(rule, band, basis, rate, earned) rows for one payee's measure (exact, unrounded)."""
-        c = self.c
-        if c.gate is not None:
-            attainment = measure / quota if quota else Decimal(0)
-            if attainment < c.gate.min_attainment:
-                return [(f"gate: attainment below {c.gate.min_attainment}", 0, measure, Decimal(0), Decimal(0))]
-        rate = c.rate
-        if rate.flat is not None:
-            return [("flat", 0, measure, rate.flat, measure * rate.flat)]
-        tiers = rate.tiers
-        scale = quota if tiers.on == "attainment" else Decimal(1)
-        if tiers.on == "attainment" and not quota:
-            return [("no quota", 0, measure, Decimal(0), Decimal(0))]
-        x = measure
-        if c.cap is not None and c.cap.attainment is not None and quota:
-            x = min(x, c.cap.attainment * quota)
-        bands = [(b.from_ * scale, b.to * scale if b.to is not None else None, b.rate) for b in tiers.bands]
-        if tiers.mode is TierMode.MARGINAL:
-            rows = []
-            for i, (lo, hi, r) in enumerate(bands):
-                top = x if hi is None else min(x, hi)
-                basis = top - lo if i == 0 else max(top - lo, Decimal(0))
-                if basis:
-                    rows.append((_band_rule(tiers.bands[i], tiers.on), i, basis, r, basis * r))
-            return rows or [(_band_rule(tiers.bands[0], tiers.on), 0, Decimal(0), bands[0][2], Decimal(0))]
-        i = _band_of(x, bands, tiers.boundary)
-        if i is None:
-            return [("between bands", 0, x, Decimal(0), Decimal(0))]
-        lo, hi, r = bands[i]
-        if tiers.mode is TierMode.WHOLE or hi is None or i + 1 >= len(bands):
-            return [(_band_rule(tiers.bands[i], tiers.on), i, x, r, x * r)]
-        nxt = bands[i + 1][2]
-        interpolated = r + (nxt - r) * (x - lo) / (hi - lo)
-        return [(_band_rule(tiers.bands[i], tiers.on) + " (interpolated)", i, x, interpolated, x * interpolated)]
+_AMOUNT = {CreditType.NET_REVENUE: "c.net * c.share", CreditType.GROSS_MARGIN: "(c.net - c.cost) * c.share",
+           CreditType.UNITS: "c.quantity * c.share"}
 
-    def _table(self) -> tuple[list[tuple], list[tuple]]:
-        """Per-line rates: product row, else category row, else the default."""
-        c = self.c
-        table = c.rate.table
-        entries = pa.table({
-            "kind": [("product" if e.product is not None else "category") for e in table.entries],
-            "member": [e.product if e.product is not None else e.category for e in table.entries],
-            "rate": pa.array([e.rate for e in table.entries], pa.decimal128(18, 6)),
-        })
-        self.con.register("rate_entries", entries)
-        rows = self.con.execute("""
-            WITH rated AS (
-                SELECT cl.payee, cl.credit,
-                       CASE WHEN rp.rate IS NOT NULL THEN 'product ' || cl.product
-                            WHEN rc.rate IS NOT NULL THEN 'category ' || cl.category
-                            WHEN ?::DECIMAL(18,6) IS NOT NULL THEN 'default' ELSE 'no rate' END AS rule,
-                       coalesce(rp.rate, rc.rate, ?::DECIMAL(18,6), 0::DECIMAL(18,6)) AS rate
-                FROM cl SEMI JOIN in_payees p USING (payee)
-                LEFT JOIN rate_entries rp ON rp.kind = 'product' AND rp.member = cl.product
-                LEFT JOIN rate_entries rc ON rc.kind = 'category' AND rc.member = cl.category
-            )
-            SELECT payee, rule, rate, sum(credit) AS basis, sum(credit * rate) AS earned
-            FROM rated GROUP BY payee, rule, rate ORDER BY payee, rule""", [table.default, table.default]).fetchall()
-        self.con.unregister("rate_entries")
-        return self._sum_up([(payee, rule, 0, Decimal(basis), Decimal(rate), Decimal(earned))
-                             for payee, rule, rate, basis, earned in rows])
 
-    def _spiff(self) -> tuple[list[tuple], list[tuple]]:
-        """Per credited unit (quantity × split share) or per credited line (the split share of each line)."""
-        s = self.c.spiff
-        column, rule, rate = (("units", "spiff per unit", s.per_unit) if s.per_unit is not None
-                              else ("share", "spiff per line", s.per_line))
-        rows = self.con.execute(f"""
-            SELECT cl.payee, sum(cl.{column}) FROM cl SEMI JOIN in_payees p USING (payee)
-            GROUP BY cl.payee""").fetchall()  # noqa: S608 - one of two column names
-        return self._sum_up([(payee, rule, 0, Decimal(basis), rate, Decimal(basis) * rate) for payee, basis in rows])
-
-    def _sum_up(self, rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
-        """Payouts from (payee, rule, band, basis, rate, earned) detail rows, with the cap applied."""
-        c = self.c
-        by_payee: dict[str, list[tuple]] = {}
-        for payee, *rest in rows:
-            by_payee.setdefault(payee, []).append(tuple(rest))
-        payouts, details = [], []
-        for payee, items in sorted(by_payee.items()):
-            earned = sum((r[4] for r in items), Decimal(0))
-            measure = sum((r[2] for r in items), Decimal(0))
-            if c.cap is not None and c.cap.amount is not None and earned > c.cap.amount:
-                items.append(("cap", 99, None, c.cap.amount, c.cap.amount - earned))
-                earned = c.cap.amount
-            payouts.append((payee, c.id, _text(measure), "", "", _text(earned),
-                            _text(round_amount(earned, self.plan.rounding))))
-            details.extend((payee, c.id, rule, band, _text(basis), _text(rate), _text(value))
-                           for rule, band, basis, rate, value in items)
-        return payouts, details
+def _interpolate(c: Component, measure: Decimal, quota) -> list[tuple]:
+    """(rule, band, basis, rate, earned) for interpolated tiers: inside band i the rate moves in a straight line
+    from band i's rate at its lower edge to band i+1's rate at its upper edge; the last band keeps its rate."""
+    tiers = c.rate.tiers
+    if tiers.on == "attainment" and not quota:
+        return [("no quota", 0, measure, Decimal(0), Decimal(0))]
+    scale = Decimal(quota) if tiers.on == "attainment" else Decimal(1)
+    x = measure
+    if c.cap is not None and c.cap.attainment is not None and quota:
+        x = min(x, c.cap.attainment * scale)
+    bands = [(b.from_ * scale, b.to * scale if b.to is not None else None, b.rate) for b in tiers.bands]
+    i = _band_of(x, bands, tiers.boundary)
+    if i is None:
+        return [("between bands", 0, x, Decimal(0), Decimal(0))]
+    lo, hi, r = bands[i]
+    rule = _band_rule(tiers.bands[i], tiers.on)
+    if hi is None or i + 1 >= len(bands):
+        return [(rule, i, x, r, x * r)]
+    rate = r + (bands[i + 1][2] - r) * (x - lo) / (hi - lo)
+    return [(rule + " (interpolated)", i, x, rate, x * rate)]
 
 
 def _ratio(value: Decimal | None) -> Decimal | None:

@@ -172,7 +172,7 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
                          ORDER BY _row, payee""").to_arrow_table().cast(calc.CREDIT_SCHEMA)
     name = "coalesce(name, '')" if "name" in pcols else "''"
     payee_table = con.sql(f"SELECT payee, {name} AS name FROM raw_payees ORDER BY _row").to_arrow_table()
-    return calc.CompInputs(lines=lines, credits=credits, payees=payee_table.cast(calc.PAYEE_SCHEMA),
+    return calc.CompInputs.from_lines(lines=lines, credits=credits, payees=payee_table.cast(calc.PAYEE_SCHEMA),
                            hierarchy=con.sql(hierarchy_sql).to_arrow_table().cast(calc.HIERARCHY_SCHEMA),
                            quotas=con.sql(quota_sql).to_arrow_table().cast(calc.QUOTA_SCHEMA))
 

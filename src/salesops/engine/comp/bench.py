@@ -1,0 +1,167 @@
+"""``salesops comp bench``: how fast the compensation engine is, as ratios to a floor and to per-row Python.
+
+It generates ``--lines`` order lines (default 10,000,000) for ``--payees`` payees (default 10,000: nine reps per
+manager), 8 % of them split 50/50 between two reps, in 200 products of 12 categories over one month, and runs a
+plan with split credit, a manager roll-up, a rate table by category, marginal tiers on attainment with a cap,
+and a SPIFF. It prints:
+
+- the run time of :func:`~salesops.engine.comp.calc.calculate` (payouts and their detail rows; the per-line
+  lineage is produced on demand for a statement, not in a run);
+- the floor: a bare ``GROUP BY payee, sum(net)`` over the same lines in DuckDB, in the same process, and the
+  ratio run ÷ floor (goal ≤ 3);
+- a per-row Python implementation of the same plan (the per-line style of Odoo's and ERPNext's commission
+  code) on ``--python-lines`` lines, scaled to the full size, and the speed-up (goal ≥ 100×);
+- the peak memory of the process (goal ≤ 3 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import time
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from salesops.engine.comp import calc
+from salesops.engine.comp.plan import load_plan
+from salesops.engine.periods import FiscalCalendar
+
+PLAN = """
+plan: bench
+effective_from: 2026-01-01
+components:
+  - id: commission
+    name: Commission by category
+    rate:
+      table:
+        default: 0.01
+        entries: [{category: C0, rate: 0.02}, {category: C1, rate: 0.025}, {category: C2, rate: 0.03},
+                  {category: C3, rate: 0.035}, {product: P7, rate: 0.05}]
+  - id: accelerator
+    name: Attainment accelerator
+    credit: {roll_up: {levels: 1}}
+    quota: {source: input}
+    cap: {amount: 20000}
+    rate:
+      tiers:
+        mode: marginal
+        bands: [{from: 0, to: 1.0, rate: 0.005}, {from: 1.0, to: 1.5, rate: 0.01}, {from: 1.5, rate: 0.02}]
+  - id: launch
+    name: Launch SPIFF
+    spiff: {products: [P1, P2], start: 2026-03-01, end: 2026-03-15, per_unit: 20}
+"""
+
+
+def generate(lines: int, payees: int) -> tuple[calc.CompInputs, pa.Table]:
+    """Synthetic inputs, generated inside DuckDB (seeded by the line number: the same every time), and the
+    floor's table: each line's net amount with its first credited payee."""
+    con = duckdb.connect()
+    reps = payees - payees // 10
+    con.execute(f"""
+        CREATE TABLE l AS SELECT
+            'L' || i AS line_id, DATE '2026-03-01' + (hash(i * 3) % 31)::INTEGER AS date,
+            'K' || (hash(i * 5) % 50000) AS customer, 'P' || (hash(i * 7) % 200) AS product,
+            'C' || ((hash(i * 7) % 200) % 12) AS category, 'R' || (hash(i * 11) % 4) AS region,
+            'S' || (hash(i * 13) % 3) AS segment, (1 + hash(i * 17) % 5)::DECIMAL(18,4) AS quantity,
+            ((hash(i * 19) % 2000000) / 100)::DECIMAL(18,2) AS net, 0::DECIMAL(18,2) AS cost,
+            (hash(i) % {reps})::INTEGER AS rep, hash(i * 23) % 100 < 8 AS split
+        FROM range({lines}) t(i)""")  # noqa: S608 - numbers only
+    credited = con.sql(f"""
+        SELECT * EXCLUDE (rep, split), 'E' || rep AS payee, CASE WHEN split THEN 0.5 ELSE 1 END::DECIMAL(9,6) AS share
+        FROM l
+        UNION ALL
+        SELECT * EXCLUDE (rep, split), 'E' || ((rep + 1) % {reps}), 0.5::DECIMAL(9,6) FROM l WHERE split
+    """).to_arrow_table()  # noqa: S608 - numbers only
+    inputs = calc.CompInputs(
+        credited=credited.cast(calc.CREDITED_SCHEMA),
+        payees=pa.Table.from_pylist([{"payee": f"E{i}", "name": f"E{i}"} for i in range(payees)], calc.PAYEE_SCHEMA),
+        hierarchy=pa.Table.from_pylist([
+            {"payee": f"E{i}", "manager": f"E{reps + i // 9}", "valid_from": dt.date(1, 1, 1), "valid_to": None}
+            for i in range(reps)], calc.HIERARCHY_SCHEMA),
+        quotas=pa.Table.from_pylist([
+            {"payee": f"E{i}", "component": "accelerator", "period": "2026-03",
+             "quota": Decimal("500000.00") if i < reps else Decimal("4500000.00")} for i in range(payees)],
+            calc.QUOTA_SCHEMA),
+    )
+    floor = con.sql("SELECT 'E' || rep AS payee, net FROM l").to_arrow_table()
+    con.close()
+    return inputs, floor
+
+
+def floor_seconds(table: pa.Table) -> float:
+    """A bare group-by-sum of the same lines by payee, DuckDB, this process (best of 3)."""
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    con.register("t", table)
+    best = min(_timed(lambda: con.sql("SELECT payee, sum(net) FROM t GROUP BY payee").to_arrow_table())
+               for _ in range(3))
+    con.close()
+    return best
+
+
+def _timed(run) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def per_row_python(inputs: calc.CompInputs, limit: int) -> float:
+    """The same plan, one credited line at a time in Python (dicts and Decimals), over ``limit`` credited lines."""
+    rows = inputs.credited.slice(0, limit).to_pylist()
+    manager = {row["payee"]: row["manager"] for row in inputs.hierarchy.to_pylist()}
+    quota = {row["payee"]: row["quota"] for row in inputs.quotas.to_pylist()}
+    rates = {"C0": Decimal("0.02"), "C1": Decimal("0.025"), "C2": Decimal("0.03"), "C3": Decimal("0.035")}
+    started = time.perf_counter()
+    commission: dict[str, Decimal] = {}
+    measure: dict[str, Decimal] = {}
+    spiff: dict[str, Decimal] = {}
+    for row in rows:
+        payee, share = row["payee"], row["share"]
+        credit = row["net"] * share
+        rate = Decimal("0.05") if row["product"] == "P7" else rates.get(row["category"], Decimal("0.01"))
+        commission[payee] = commission.get(payee, Decimal(0)) + credit * rate
+        for who in (payee, manager.get(payee)):
+            if who is not None:
+                measure[who] = measure.get(who, Decimal(0)) + credit
+        if row["product"] in ("P1", "P2") and row["date"].day <= 15:
+            spiff[payee] = spiff.get(payee, Decimal(0)) + row["quantity"] * share * 20
+    bands = [(Decimal(0), Decimal("1.0"), Decimal("0.005")), (Decimal("1.0"), Decimal("1.5"), Decimal("0.01")),
+             (Decimal("1.5"), None, Decimal("0.02"))]
+    for payee, total in measure.items():
+        q = quota[payee]
+        earned = sum(((min(total, hi * q) if hi is not None else total) - lo * q) * r
+                     for lo, hi, r in bands if total > lo * q)
+        min(earned, Decimal(20000)).quantize(calc.CENT)
+    return time.perf_counter() - started
+
+
+def main(args: argparse.Namespace) -> int:
+    print(f"Generating {args.lines:,} order lines for {args.payees:,} payees …", flush=True)
+    started = time.perf_counter()
+    inputs, floor_table = generate(args.lines, args.payees)
+    print(f"  generated in {time.perf_counter() - started:.1f} s", flush=True)
+    plan = load_plan(PLAN)
+    period = FiscalCalendar().parse("2026-03")
+    calc.calculate(plan, inputs, period, with_credits=False)  # warm-up
+    runs = [_timed(lambda: calc.calculate(plan, inputs, period, with_credits=False)) for _ in range(3)]
+    run = min(runs)
+    floor = floor_seconds(floor_table)
+    python_lines = min(args.python_lines, inputs.credited.num_rows)
+    python = per_row_python(inputs, python_lines) * inputs.credited.num_rows / python_lines
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    print()
+    print(f"{'figure':<62} {'measured':>12} {'goal':>10} {'ratio':>7}")
+    rows = [
+        (f"plan run, {args.lines:,} lines, {args.payees:,} payees (best of 3)", f"{run:.2f} s", "", ""),
+        ("floor: bare GROUP BY payee, sum(net) in DuckDB", f"{floor:.2f} s", "", ""),
+        ("run ÷ floor", f"{run / floor:.1f}×", "≤ 3×", f"{run / floor / 3:.2f}"),
+        (f"per-row Python, {python_lines:,} credited lines, scaled", f"{python:.1f} s", "", ""),
+        ("speed-up over per-row Python", f"{python / run:.0f}×", "≥ 100×", f"{100 / (python / run):.2f}"),
+        ("peak memory of this process", f"{peak_gb:.2f} GB", "≤ 3 GB", f"{peak_gb / 3:.2f}"),
+    ]
+    for name, measured, goal, ratio in rows:
+        print(f"{name:<62} {measured:>12} {goal:>10} {ratio:>7}")
+    return 0
