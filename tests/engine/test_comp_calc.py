@@ -224,3 +224,50 @@ def test_two_payee_partitions_give_exactly_the_rows_of_one_run():
         merged = sorted(getattr(first, name).to_pylist() + getattr(second, name).to_pylist(),
                         key=lambda r: tuple(str(v) for v in r.values()))
         assert merged == sorted(getattr(whole, name).to_pylist(), key=lambda r: tuple(str(v) for v in r.values()))
+
+
+def plan_with(component: str, header: str = "") -> str:
+    return f"plan: p\neffective_from: 2026-01-01\n{header}components:\n  - id: c\n{component}"
+
+
+def test_each_side_of_a_longer_window_is_gated_on_its_own_measure():
+    # quarter quota 1,000, gate 50 %: January's 300 was below the gate (earned nothing), the 600 to date is not
+    text = plan_with("    window: quarter\n    quota: {source: fixed, amount: 1000}\n    gate: {min_attainment: 0.5}\n"
+                     "    rate: {flat: 0.1}\n")
+    data = inputs([line("L1", "2026-01-10", "300.00"), line("L2", "2026-03-10", "300.00")],
+                  [("L1", "a", 100), ("L2", "a", 100)], ["a"])
+    assert payouts(calc.calculate(load_plan(text), data, MARCH)) == {("a", "c"): D("60.00")}
+    jan = calc.calculate(load_plan(text), data, FiscalCalendar().parse("2026-01"))
+    assert payouts(jan) == {("a", "c"): D("0.00")}
+    assert jan.details.to_pylist()[0]["rule"] == "gate: attainment below 50%"
+
+
+@pytest.mark.parametrize("mode", ["whole", "marginal"])
+def test_a_measure_between_bands_or_below_a_first_band_above_zero_earns_nothing_but_keeps_its_row(mode):
+    text = plan_with(f"    rate:\n      tiers:\n        \"on\": amount\n        mode: {mode}\n        allow_gaps: true\n"
+                     "        bands: [{from: 500, to: 1000, rate: 0.1}, {from: 2000, rate: 0.2}]\n")
+    for amount in ("300.00", "1500.00"):
+        result = calc.calculate(load_plan(text), one_sale(amount), MARCH)
+        expected = D("50.00") if mode == "marginal" and amount == "1500.00" else D("0.00")  # 500–1,000 × 10%
+        assert payouts(result) == {("alice", "c"): expected}, (mode, amount)
+
+
+def test_rates_keep_all_their_decimals():
+    text = plan_with("    rate: {tiers: {\"on\": amount, mode: whole, bands: [{from: 0, rate: 0.0012345}]}}\n")
+    assert payouts(calc.calculate(load_plan(text), one_sale("1000000.00"), MARCH))[("alice", "c")] == D("1234.50")
+    flat = plan_with("    rate: {flat: 0.0012345}\n")
+    assert payouts(calc.calculate(load_plan(flat), one_sale("1000000.00"), MARCH))[("alice", "c")] == D("1234.50")
+
+
+def test_an_attainment_cap_caps_the_measure_a_flat_rate_pays_on():
+    text = plan_with("    quota: {source: fixed, amount: 1000}\n    cap: {attainment: 1.2}\n    rate: {flat: 0.1}\n")
+    assert payouts(calc.calculate(load_plan(text), one_sale("2000.00"), MARCH)) == {("alice", "c"): D("120.00")}
+
+
+def test_a_plan_pays_only_for_periods_it_is_in_effect_for():
+    text = plan_with("    rate: {flat: 0.1}\n").replace("effective_from: 2026-01-01",
+                                                        "effective_from: 2026-04-01\neffective_to: 2026-12-31")
+    with pytest.raises(calc.InputError) as error:
+        calc.calculate(load_plan(text), one_sale("10.00"), MARCH)
+    assert error.value.problems == ["plan p v1 is in effect from 2026-04-01 to 2026-12-31, not for the whole of "
+                                    "2026-03 (2026-03-01 to 2026-03-31)"]

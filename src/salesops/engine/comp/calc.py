@@ -31,6 +31,7 @@ of them; a payout equals its detail rows' sum, rounded once.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -125,11 +126,22 @@ def calculate(plan: CompPlan, inputs: CompInputs, period: Period, calendar: Fisc
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 2")
+        _check_effective(plan, period)
         for name in ("credited", "payees", "hierarchy", "quotas"):
             con.register(f"in_{name}", getattr(inputs, name))
         return _Run(con, plan, period, calendar).result(with_credits)
     finally:
         con.close()
+
+
+def _check_effective(plan: CompPlan, period: Period) -> None:
+    """A plan pays only for periods it is in effect for, from the first day to the last (a plan that starts or
+    ends inside a period would need proration, which the engine does not do yet)."""
+    last_day = period.end - dt.timedelta(days=1)
+    if period.start < plan.effective_from or (plan.effective_to is not None and last_day > plan.effective_to):
+        until = f" to {plan.effective_to}" if plan.effective_to else ""
+        raise InputError([f"plan {plan.plan} v{plan.version} is in effect from {plan.effective_from}{until}, not for "
+                          f"the whole of {period.code} ({period.start} to {last_day})"])
 
 
 def _empty_credits() -> pa.Table:
@@ -322,7 +334,7 @@ class _Run:
     def result(self, with_credits: bool) -> CompResult:
         self._aggregate()
         self.con.execute("""CREATE TEMP TABLE details (payee VARCHAR, component VARCHAR, rule VARCHAR, band INTEGER,
-                            basis DECIMAL(38,8), rate DECIMAL(38,14), earned DECIMAL(38,14))""")
+                            basis DECIMAL(38,8), rate DECIMAL(38,12), earned DECIMAL(38,18))""")
         self.con.execute("""CREATE TEMP TABLE measures (payee VARCHAR, component VARCHAR, measure DECIMAL(38,8),
                             quota DECIMAL(18,2))""")
         for part in self.parts:
@@ -366,24 +378,23 @@ class _Run:
         rate = c.rate
         if rate.tiers is not None and rate.tiers.mode is TierMode.INTERPOLATED:
             self._interpolated(part, windowed)
-        else:
-            for when, x, sign, suffix in self._sides(part, windowed):
-                if rate.flat is not None:
-                    self.con.execute(f"""
-                        INSERT INTO details SELECT s.payee, ?, 'flat' || ?, 0, {sign} {x}, ?, {sign} {x} * ?
-                        FROM {when}""", [c.id, suffix, rate.flat, rate.flat])
-                else:
-                    self._tiers(part, when, x, sign, suffix)
-        if c.gate is not None:  # below the gate: every row of the payee goes, one row says why
-            self.con.execute("""
-                CREATE OR REPLACE TEMP TABLE gated AS SELECT payee FROM measures
-                WHERE component = ? AND measure < ? * coalesce(quota, 0)""", [c.id, c.gate.min_attainment])
-            self.con.execute("DELETE FROM details WHERE component = ? AND payee IN (SELECT payee FROM gated)",
-                             [c.id])
-            self.con.execute("""
-                INSERT INTO details SELECT g.payee, ?, 'gate: attainment below ' || ?, 0, m.measure, 0, 0
-                FROM gated g JOIN measures m ON m.payee = g.payee AND m.component = ?""",
-                             [c.id, _text(c.gate.min_attainment), c.id])
+            return
+        for source, x, sign, suffix in self._sides(part, windowed):
+            # each side (to date; before the period) is gated on its own measure: below the gate it earns
+            # nothing, and one row says why
+            gated = f"{x} < {c.gate.min_attainment} * coalesce(s.quota, 0)" if c.gate is not None else "false"
+            if rate.flat is not None:
+                capped = (x if c.cap is None or c.cap.attainment is None
+                          else f"least({x}, {c.cap.attainment} * s.quota)")
+                self.con.execute(f"""
+                    INSERT INTO details SELECT s.payee, ?, 'flat' || ?, 0, {sign} {capped}, ?, {sign} {capped} * ?
+                    FROM {source} WHERE NOT ({gated})""", [c.id, suffix, rate.flat, rate.flat])
+            else:
+                self._tiers(part, source, x, sign, suffix, gated)
+            if c.gate is not None:
+                self.con.execute(f"""
+                    INSERT INTO details SELECT s.payee, ?, 'gate: attainment below ' || ? || ?, 0, {sign} {x}, 0, 0
+                    FROM {source} WHERE {gated}""", [c.id, _percent(c.gate.min_attainment), suffix])
 
     def _sides(self, part: _Part, windowed: bool) -> list[tuple[str, str, str, str]]:
         """(source, measure SQL, sign, rule suffix): the measure to date, and — for a window longer than the
@@ -417,33 +428,42 @@ class _Run:
     def _bands(self, part: _Part) -> str:
         """The component's bands as a VALUES list (band, low, high, rate, rule)."""
         tiers = part.component.rate.tiers
-        rows = [f"({i}, {b.from_}::DECIMAL(18,6), {('NULL' if b.to is None else str(b.to))}::DECIMAL(18,6), "
-                f"{b.rate}::DECIMAL(18,6), '{_band_rule(b, tiers.on)}')" for i, b in enumerate(tiers.bands)]
+        # the plan's numbers are validated Decimals with at most 10 decimals: DECIMAL(28,10) holds them exactly
+        rows = [f"({i}, {b.from_:f}::DECIMAL(28,10), {('NULL' if b.to is None else f'{b.to:f}')}::DECIMAL(28,10), "
+                f"{b.rate:f}::DECIMAL(28,10), '{_band_rule(b, tiers.on)}')" for i, b in enumerate(tiers.bands)]
         return f"(VALUES {', '.join(rows)}) b(band, lo, hi, rate, rule)"
 
-    def _tiers(self, part: _Part, source: str, x: str, sign: str, suffix: str) -> None:
+    def _tiers(self, part: _Part, source: str, x: str, sign: str, suffix: str, gated: str) -> None:
         c = part.component
         tiers = c.rate.tiers
         scale = "s.quota" if tiers.on == "attainment" else "1"
         capped = x if c.cap is None or c.cap.attainment is None else f"least({x}, {c.cap.attainment} * s.quota)"
         lo, hi = f"(b.lo * {scale})", f"(b.hi * {scale})"
+        # a measure below zero (returns above sales) falls in a first band that starts at 0
+        first = "(b.band = 0 AND b.lo = 0)"
         if tiers.mode is TierMode.MARGINAL:
-            basis = (f"CASE WHEN b.band = 0 THEN least(xx, coalesce({hi}, xx)) - {lo} "
+            basis = (f"CASE WHEN {first} THEN least(xx, coalesce({hi}, xx)) - {lo} "
                      f"ELSE greatest(least(xx, coalesce({hi}, xx)) - {lo}, 0) END")
             keep = "basis <> 0 OR band = 0"
+            inside = "true"
         else:
             above = ">=" if tiers.boundary == "upper" else ">"
             below = "<" if tiers.boundary == "upper" else "<="
-            basis = (f"CASE WHEN (b.band = 0 OR xx {above} {lo}) AND (b.hi IS NULL OR xx {below} {hi}) "
-                     f"THEN xx END")
+            inside = f"({first} OR xx {above} {lo}) AND (b.hi IS NULL OR xx {below} {hi})"
+            basis = f"CASE WHEN {inside} THEN xx END"
             keep = "basis IS NOT NULL"
         no_quota = "s.quota IS NULL OR s.quota = 0" if tiers.on == "attainment" else "false"
+        bands = self._bands(part)
         self.con.execute(f"""
             INSERT INTO details SELECT payee, ?, rule || ?, band, {sign} basis, rate, {sign} basis * rate FROM (
                 SELECT s.payee, b.band, b.rule, b.rate, {basis} AS basis
-                FROM (SELECT *, {capped} AS xx FROM {source}) s, {self._bands(part)}
+                FROM (SELECT *, {capped} AS xx FROM {source} WHERE NOT ({gated})) s, {bands}
                 WHERE NOT ({no_quota})
             ) WHERE {keep}""", [c.id, suffix])
+        self.con.execute(f"""
+            INSERT INTO details SELECT s.payee, ?, 'between bands' || ?, 0, {sign} s.xx, 0, 0
+            FROM (SELECT *, {capped} AS xx FROM {source} WHERE NOT ({gated})) s
+            WHERE NOT ({no_quota}) AND NOT EXISTS (SELECT 1 FROM {bands} WHERE {inside})""", [c.id, suffix])
         if tiers.on == "attainment":
             self.con.execute(f"""
                 INSERT INTO details SELECT s.payee, ?, 'no quota' || ?, 0, {sign} {x}, 0, 0 FROM {source}
@@ -463,6 +483,10 @@ class _Run:
             if windowed:
                 sides.append((Decimal(before), -1, f" (before {self.period.start})"))
             for measure, sign, suffix in sides:
+                if c.gate is not None and measure < c.gate.min_attainment * (quota or 0):
+                    out.append((payee, c.id, f"gate: attainment below {_percent(c.gate.min_attainment)}{suffix}", 0,
+                                sign * measure, 0, 0))
+                    continue
                 for rule, band, basis, rate, earned in _interpolate(c, measure, quota):
                     out.append((payee, c.id, rule + suffix, band, sign * basis, rate, sign * earned))
         if out:
@@ -548,20 +572,27 @@ def _ratio(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.0001"), rounding=RoundingPolicy.HALF_UP.decimal_mode)
 
 
+def _percent(value: Decimal) -> str:
+    """0.5 → ``50%``."""
+    return f"{(value * 100).normalize():f}%"
+
+
 def _band_rule(band, on: str) -> str:
     """``attainment 100%–150%`` or ``amount 0–500000``; an open band ``attainment 150%+``."""
     def edge(value: Decimal) -> str:
-        return f"{(value * 100).normalize():f}%" if on == "attainment" else f"{value.normalize():f}"
+        return _percent(value) if on == "attainment" else f"{value.normalize():f}"
     return f"{on} {edge(band.from_)}+" if band.to is None else f"{on} {edge(band.from_)}–{edge(band.to)}"
 
 
 def _band_of(x: Decimal, bands: list[tuple], boundary: str) -> int | None:
-    """The band ``x`` falls in; on an edge, the band above (``upper``) or below (``lower``)."""
+    """The band ``x`` falls in; on an edge, the band above (``upper``) or below (``lower``); a measure below zero
+    falls in a first band that starts at 0."""
     for i, (lo, hi, _rate) in enumerate(bands):
+        first = i == 0 and lo == 0
         if boundary == "upper":
-            inside = (lo <= x or i == 0) and (hi is None or x < hi)
+            inside = (lo <= x or first) and (hi is None or x < hi)
         else:
-            inside = (lo < x or i == 0) and (hi is None or x <= hi)
+            inside = (lo < x or first) and (hi is None or x <= hi)
         if inside:
             return i
     return None

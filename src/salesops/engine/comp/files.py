@@ -211,6 +211,13 @@ def _hierarchy(con, pcols: list[str], hierarchy: Path | None, problems: list[str
                         AND b.valid_from < coalesce(a.valid_to, DATE '9999-12-31')
                 ORDER BY 1 LIMIT {MAX_LISTED}""", hierarchy.name)
             parts.append("SELECT payee, manager, valid_from, valid_to FROM hier")
+            if "manager" in pcols:  # one reporting line per payee: the dated file or the payees file, not both
+                problems += _problems(con, f"""
+                    SELECT p._row, 'manager', p.manager, 'this payee also has rows in {hierarchy.name.replace("'", "''")}'
+                        || ': keep the reporting line in one file'
+                    FROM raw_payees p WHERE coalesce(p.manager, '') <> ''
+                        AND p.payee IN (SELECT payee FROM raw_hierarchy)
+                    ORDER BY 1 LIMIT {MAX_LISTED}""", pay)
     if not parts:
         return "SELECT NULL::VARCHAR AS payee, NULL::VARCHAR AS manager, NULL::DATE AS valid_from, " \
                "NULL::DATE AS valid_to WHERE false"

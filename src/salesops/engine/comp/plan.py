@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from salesops.engine.money import RoundingPolicy
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, decimal_places=10)]  # rates, edges, factors
+Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, decimal_places=2)]  # money
 
 
 class _Model(BaseModel):
@@ -177,7 +178,7 @@ class Quota(_Model):
     or one amount for every payee."""
 
     source: Literal["input", "fixed"] = "input"
-    amount: NonNegative | None = None
+    amount: Amount | None = None
 
     @model_validator(mode="after")
     def _amount(self) -> Quota:
@@ -196,7 +197,7 @@ class Cap(_Model):
     """``amount``: the most the component pays a payee per period; ``attainment``: attainment used by the tiers
     is capped (e.g. at 2.0 = 200%) — capping attainment is not capping payout."""
 
-    amount: NonNegative | None = None
+    amount: Amount | None = None
     attainment: NonNegative | None = None
 
     @model_validator(mode="after")
@@ -214,8 +215,8 @@ class Spiff(_Model):
     categories: list[str] = []
     start: dt.date
     end: dt.date
-    per_unit: NonNegative | None = None
-    per_line: NonNegative | None = None
+    per_unit: Amount | None = None
+    per_line: Amount | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Spiff:
@@ -256,8 +257,10 @@ class Component(_Model):
             raise ValueError("attainment (tiers on attainment, a gate or an attainment cap) needs a quota")
         if self.spiff is not None and (self.gate or self.cap or self.quota or self.window is not Window.PERIOD):
             raise ValueError("a spiff pays per unit or line in its dates: no quota, gate, cap or window")
-        if self.rate is not None and self.rate.table is not None and self.window is not Window.PERIOD:
-            raise ValueError("a rate table pays each line in its period: window must be period")
+        if self.rate is not None and self.rate.table is not None and (
+                self.window is not Window.PERIOD or self.gate or self.quota or (self.cap and self.cap.attainment)):
+            raise ValueError("a rate table pays each line in its period: no window, quota, gate or attainment cap "
+                             "(use flat or tiers for those)")
         return self
 
 
@@ -296,7 +299,18 @@ class PlanSchemaError(ValueError):
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML whose floats are exact Decimals (``0.035`` stays 0.035)."""
+    """Safe YAML whose floats are exact Decimals (``0.035`` stays 0.035), whose only booleans are true and
+    false (YAML 1.1 would read the key ``on`` — as in ``tiers: {on: amount}`` — or a code ``NO`` as a boolean),
+    and whose dates stay text for the schema to check (so ``2026-02-30`` is an error with its path)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
 
 
 def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | str:
@@ -313,7 +327,7 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
 def _lines(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
     """The line (1-based) of every path in a composed YAML document."""
     out = {} if out is None else out
-    out[path] = node.start_mark.line + 1
+    out.setdefault(path, node.start_mark.line + 1)  # a key's own line wins over where its value starts
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             out[(*path, key.value)] = key.start_mark.line + 1
@@ -366,6 +380,7 @@ def _problem(error: dict[str, Any], lines: dict[tuple, int]) -> str:
         "int_parsing": "must be a whole number",
         "date_from_datetime_parsing": "must be a date (YYYY-MM-DD)",
         "too_short": f"needs at least {context.get('min_length')}",
+        "decimal_max_places": f"at most {context.get('decimal_places')} decimals",
     }.get(error["type"], message)
     line = None
     for n in range(len(loc), -1, -1):
