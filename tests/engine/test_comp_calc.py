@@ -45,7 +45,8 @@ def test_the_issues_tier_example(mode, expected):
     result = calc.calculate(load_plan(TIERS.format(mode=mode)), one_sale("1300000.00"), MARCH)
     assert payouts(result) == {("alice", "commission"): expected}
     row = result.payouts.to_pylist()[0]
-    assert (row["measure"], row["quota"], row["attainment"]) == ("1300000.00", "1000000.00", "1.3000")
+    assert (row["measure"], row["quota"], row["attainment"]) == (D("1300000"), D("1000000"), D("1.3000"))
+    assert str(row["attainment"]) == "1.3000"  # four decimals, exact
     details = result.details.to_pylist()
     assert sum(D(d["earned"]) for d in details) == expected  # the payout is its detail rows' sum
     if mode == "marginal":

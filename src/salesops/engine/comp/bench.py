@@ -76,7 +76,7 @@ def generate(lines: int, payees: int) -> tuple[calc.CompInputs, pa.Table]:
         SELECT * EXCLUDE (rep, split), 'E' || ((rep + 1) % {reps}), 0.5::DECIMAL(9,6) FROM l WHERE split
     """).to_arrow_table()  # noqa: S608 - numbers only
     inputs = calc.CompInputs(
-        credited=credited.cast(calc.CREDITED_SCHEMA),
+        credited=calc.dictionary_encoded(credited.cast(calc.CREDITED_SCHEMA)),
         payees=pa.Table.from_pylist([{"payee": f"E{i}", "name": f"E{i}"} for i in range(payees)], calc.PAYEE_SCHEMA),
         hierarchy=pa.Table.from_pylist([
             {"payee": f"E{i}", "manager": f"E{reps + i // 9}", "valid_from": dt.date(1, 1, 1), "valid_to": None}
@@ -110,7 +110,11 @@ def _timed(run) -> float:
 
 def per_row_python(inputs: calc.CompInputs, limit: int) -> float:
     """The same plan, one credited line at a time in Python (dicts and Decimals), over ``limit`` credited lines."""
-    rows = inputs.credited.slice(0, limit).to_pylist()
+    part = inputs.credited.slice(0, limit)
+    columns = {name: part.column(name).to_pylist() for name in ("payee", "share", "net", "product", "category",
+                                                                 "date", "quantity")}
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    del part, columns
     manager = {row["payee"]: row["manager"] for row in inputs.hierarchy.to_pylist()}
     quota = {row["payee"]: row["quota"] for row in inputs.quotas.to_pylist()}
     rates = {"C0": Decimal("0.02"), "C1": Decimal("0.025"), "C2": Decimal("0.03"), "C3": Decimal("0.035")}

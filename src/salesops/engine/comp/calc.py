@@ -90,8 +90,24 @@ class CompInputs:
                 ORDER BY l.line_id, c.payee""").to_arrow_table().cast(CREDITED_SCHEMA)
         finally:
             con.close()
+        credited = dictionary_encoded(credited)
         return cls(credited, payees, hierarchy if hierarchy is not None else HIERARCHY_SCHEMA.empty_table(),
                    quotas if quotas is not None else QUOTA_SCHEMA.empty_table())
+
+
+CODE_COLUMNS = ("payee", "product", "category", "region", "segment", "customer")
+
+
+def dictionary_encoded(table: pa.Table) -> pa.Table:
+    """The code columns (payee, product, …) as Arrow dictionaries: a few thousand distinct codes over millions of
+    rows, which DuckDB scans and compares about a fifth faster than plain strings."""
+    import pyarrow.compute as pc
+
+    for name in CODE_COLUMNS:
+        i = table.schema.get_field_index(name)
+        if i >= 0 and not pa.types.is_dictionary(table.schema.field(i).type):
+            table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
+    return table
 
 
 class InputError(ValueError):
@@ -109,13 +125,16 @@ class CompResult:
     credits: pa.Table  # payee, component, line_id, seller, level, credit: the lines behind each measure
 
 
+# Exact decimals throughout; ``attainment`` is measure ÷ quota to 4 decimals (1.3000 = 130 %), rounded half up;
+# ``earned`` is unrounded, ``amount`` rounded once by the plan's policy.
 PAYOUT_SCHEMA = pa.schema([
-    ("payee", pa.string()), ("component", pa.string()), ("measure", pa.string()), ("quota", pa.string()),
-    ("attainment", pa.string()), ("earned", pa.string()), ("amount", pa.string()),
+    ("payee", pa.string()), ("component", pa.string()), ("measure", pa.decimal128(38, 8)),
+    ("quota", pa.decimal128(18, 2)), ("attainment", pa.decimal128(38, 4)), ("earned", pa.decimal128(38, 18)),
+    ("amount", pa.decimal128(38, 2)),
 ])
 DETAIL_SCHEMA = pa.schema([
     ("payee", pa.string()), ("component", pa.string()), ("rule", pa.string()), ("band", pa.int32()),
-    ("basis", pa.string()), ("rate", pa.string()), ("earned", pa.string()),
+    ("basis", pa.decimal128(38, 8)), ("rate", pa.decimal128(38, 12)), ("earned", pa.decimal128(38, 18)),
 ])
 
 
@@ -144,9 +163,12 @@ def _check_effective(plan: CompPlan, period: Period) -> None:
                           f"the whole of {period.code} ({period.start} to {last_day})"])
 
 
+CREDITS_OUT_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("line_id", pa.string()),
+                                ("seller", pa.string()), ("level", pa.int32()), ("credit", pa.decimal128(38, 8))])
+
+
 def _empty_credits() -> pa.Table:
-    return pa.schema([("payee", pa.string()), ("component", pa.string()), ("line_id", pa.string()),
-                      ("seller", pa.string()), ("level", pa.int32()), ("credit", pa.string())]).empty_table()
+    return CREDITS_OUT_SCHEMA.empty_table()
 
 
 def _check_inputs(con: duckdb.DuckDBPyConnection) -> None:
@@ -168,7 +190,7 @@ def round_amount(value: Decimal, policy: RoundingPolicy) -> Decimal:
     return value.quantize(CENT, rounding=policy.decimal_mode)
 
 
-def _text(value: Decimal | None) -> str:
+def text(value: Decimal | None) -> str:
     """Exact text: cents when that loses nothing (1300000.00000000 → 1300000.00), else every digit needed."""
     if value is None:
         return ""
@@ -176,11 +198,9 @@ def _text(value: Decimal | None) -> str:
     return f"{cents:f}" if cents == value else f"{value.normalize():f}"
 
 
-# SQL macros: the same exact text as _text, and the rounding policies on DECIMAL (DuckDB's round() on a decimal
-# rounds half away from zero, which is 四舍五入 for both signs)
+# SQL macros: the rounding policies on DECIMAL (DuckDB's round() on a decimal rounds half away from zero, which
+# is 四舍五入 for both signs)
 _MACROS = """
-CREATE MACRO txt(x) AS CASE WHEN x IS NULL THEN '' WHEN x = round(x, 2) THEN CAST(round(x, 2) AS VARCHAR)
-    ELSE rtrim(CAST(x AS VARCHAR), '0') END;
 CREATE MACRO round_half_up(x) AS round(x, 2);
 CREATE MACRO round_half_even(x) AS round_even(x, 2);
 CREATE MACRO round_down(x) AS trunc(x, 2);
@@ -352,20 +372,20 @@ class _Run:
                                  [c.id, c.cap.amount, c.cap.amount, c.id, c.cap.amount])
         policy = f"round_{self.plan.rounding.value}"
         payouts = self.con.sql(f"""
-            SELECT d.payee, d.component, txt(m.measure) AS measure, txt(m.quota) AS quota,
-                   CASE WHEN m.quota > 0 THEN CAST(CAST(
+            SELECT d.payee, d.component, m.measure, m.quota,
+                   CASE WHEN m.quota > 0 THEN CAST(
                        sign(m.measure) * ((2 * abs(CAST(m.measure * 100000000 AS HUGEINT))
                                            + CAST(m.quota * 100 AS HUGEINT) * 100)
                                           // (2 * CAST(m.quota * 100 AS HUGEINT) * 100)) AS DECIMAL(38,0))
-                       * 0.0001 AS VARCHAR) ELSE '' END AS attainment,
-                   txt(sum(d.earned)) AS earned, CAST({policy}(sum(d.earned)) AS VARCHAR) AS amount
+                       * 0.0001 END AS attainment,
+                   sum(d.earned) AS earned, {policy}(sum(d.earned)) AS amount
             FROM details d LEFT JOIN measures m USING (payee, component)
             GROUP BY d.payee, d.component, m.measure, m.quota ORDER BY d.payee, d.component""").to_arrow_table()
         details = self.con.sql("""
-            SELECT payee, component, rule, band, txt(basis) AS basis, txt(rate) AS rate, txt(earned) AS earned
+            SELECT payee, component, rule, band, basis, rate, earned
             FROM details ORDER BY payee, component, band, rule""").to_arrow_table()
-        credits = (pa.concat_tables([self._credit_rows(p) for p in self.parts]) if with_credits
-                   else _empty_credits())
+        credits = (pa.concat_tables([self._credit_rows(p).cast(CREDITS_OUT_SCHEMA) for p in self.parts])
+                   if with_credits else _empty_credits())
         return CompResult(payouts.cast(PAYOUT_SCHEMA), details.cast(DETAIL_SCHEMA), credits)
 
     def _measure_rules(self, part: _Part) -> None:
@@ -530,7 +550,7 @@ class _Run:
                 WHERE cl.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
         return self.con.sql("""
             SELECT cl.payee, $component AS component, cl.line_id, cl.seller, cl.level::INTEGER AS level,
-                   txt(cl.credit) AS credit
+                   CAST(cl.credit AS DECIMAL(38,8)) AS credit
             FROM cl SEMI JOIN in_payees p USING (payee)
             ORDER BY cl.payee, cl.line_id, cl.level, cl.seller""",
                             params={"component": part.component.id}).to_arrow_table()

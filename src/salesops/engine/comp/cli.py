@@ -65,7 +65,7 @@ def calc_command(args: argparse.Namespace) -> int:
         return 1
     out = Path(args.out)
     write_results(out, plan, period.code, inputs, result)
-    total = sum((calc.Decimal(r["amount"]) for r in result.payouts.to_pylist()), calc.Decimal(0))
+    total = sum((r["amount"] for r in result.payouts.to_pylist()), calc.Decimal(0))
     print(f"{plan.plan} v{plan.version}, {period.code}: {result.payouts.num_rows} payout(s), total {total:,.2f} "
           f"{plan.currency} → {out}")
     return 0
@@ -76,13 +76,14 @@ def write_results(out: Path, plan, period_code: str, inputs: calc.CompInputs, re
     names = dict(zip(inputs.payees.column("payee").to_pylist(), inputs.payees.column("name").to_pylist(),
                      strict=True))
     details: dict[tuple[str, str], list[dict]] = {}
-    for row in result.details.to_pylist():
+    for row in _texts(result.details):
         details.setdefault((row["payee"], row["component"]), []).append(row)
+    payouts = _texts(result.payouts)
     with (out / "payouts.csv").open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(["plan", "version", "period", "payee", "name", "component", "amount", "earned", "measure",
                          "quota", "attainment", "rules"])
-        for row in result.payouts.to_pylist():
+        for row in payouts:
             rules = "; ".join(f"{d['rule']}: {d['basis'] or '—'} × {d['rate']} = {d['earned']}"
                               for d in details.get((row["payee"], row["component"]), []))
             writer.writerow([plan.plan, plan.version, period_code, row["payee"], names.get(row["payee"], ""),
@@ -95,7 +96,7 @@ def write_results(out: Path, plan, period_code: str, inputs: calc.CompInputs, re
                                  result.credits.column("component").to_pylist(), strict=True):
         lines_of[(payee, component)] = lines_of.get((payee, component), 0) + 1
     by_payee: dict[str, list[dict]] = {}
-    for row in result.payouts.to_pylist():
+    for row in payouts:
         by_payee.setdefault(row["payee"], []).append(row)
     for payee, rows in by_payee.items():
         total = sum((calc.Decimal(r["amount"]) for r in rows), calc.Decimal(0))
@@ -115,12 +116,23 @@ def write_results(out: Path, plan, period_code: str, inputs: calc.CompInputs, re
         (out / "statements" / f"{_safe(payee)}.txt").write_text("\n".join(text), encoding="utf-8")
 
 
+def _texts(table) -> list[dict]:
+    """Rows with every amount as exact text (cents when that loses nothing, else every digit needed)."""
+    def cell(key, value):
+        if value is None:
+            return ""
+        if isinstance(value, calc.Decimal):
+            return f"{value:f}" if key == "attainment" else calc.text(value)  # attainment: 1.3000 = 130 %
+        return value
+    return [{k: cell(k, v) for k, v in row.items()} for row in table.to_pylist()]
+
+
 def _write_table(path: Path, table) -> None:
     with path.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(table.column_names)
-        for row in table.to_pylist():
-            writer.writerow(["" if v is None else v for v in row.values()])
+        for row in _texts(table):
+            writer.writerow(row.values())
 
 
 def _safe(name: str) -> str:
