@@ -3,6 +3,7 @@ SPIFFs, windows; exact decimals rounded once; identical bytes per run and per pa
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -272,3 +273,65 @@ def test_a_plan_pays_only_for_periods_it_is_in_effect_for():
         calc.calculate(load_plan(text), one_sale("10.00"), MARCH)
     assert error.value.problems == ["plan p v1 is in effect from 2026-04-01 to 2026-12-31, not for the whole of "
                                     "2026-03 (2026-03-01 to 2026-03-31)"]
+
+
+def test_milestones_pay_each_level_reached_once_in_their_window():
+    text = plan_with("    window: quarter\n    quota: {source: fixed, amount: 1000}\n"
+                     "    bonus: {milestones: [{attainment: 0.5, amount: 100}, {attainment: 1.0, amount: 300}]}\n")
+    data = inputs([line("L1", "2026-01-10", "600.00"), line("L2", "2026-03-10", "500.00")],
+                  [("L1", "a", 100), ("L2", "a", 100)], ["a"])
+    assert payouts(calc.calculate(load_plan(text), data, FiscalCalendar().parse("2026-01")))[("a", "c")] == D("100")
+    assert payouts(calc.calculate(load_plan(text), data, FiscalCalendar().parse("2026-02")))[("a", "c")] == D("0")
+    march = calc.calculate(load_plan(text), data, MARCH)  # 110 % to date: the 100 % milestone is new
+    assert payouts(march)[("a", "c")] == D("300.00")
+    assert [d["rule"] for d in march.details.to_pylist()] == [
+        "milestone 50%", "milestone 50% (before 2026-03-01)", "milestone 100%"]
+
+
+def test_an_mbo_bonus_is_the_managers_score_times_the_target():
+    import pyarrow as pa
+
+    text = plan_with("    bonus: {mbo_target: 10000}\n")
+    data = one_sale("1.00")
+    scores = pa.Table.from_pylist([{"payee": "alice", "component": "c", "period": "2026-03", "score": D("0.85")}],
+                                  calc.SCORE_SCHEMA)
+    data = calc.CompInputs(data.credited, data.payees, scores=scores)
+    assert payouts(calc.calculate(load_plan(text), data, MARCH)) == {("alice", "c"): D("8500.00")}
+    unscored = calc.calculate(load_plan(text), one_sale("1.00"), MARCH)
+    assert payouts(unscored) == {("alice", "c"): D("0.00")}
+    assert unscored.details.to_pylist()[0]["rule"] == "MBO: no score entered"
+
+
+def test_a_hire_in_the_middle_of_the_month_has_a_prorated_quota_and_cap():
+    import pyarrow as pa
+
+    # joined on 2026-03-17: 15 of 31 days → quota 1,000,000 × 15/31 = 483,870.97; cap 31,000 × 15/31 = 15,000
+    text = plan_with("    quota: {source: fixed, amount: 1000000}\n    cap: {amount: 31000}\n"
+                     "    rate: {tiers: {bands: [{from: 0, to: 1, rate: 0.02}, {from: 1, rate: 0.1}]}}\n")
+    data = one_sale("600000.00")
+    payees = pa.Table.from_pylist([{"payee": "alice", "name": "alice", "start": dt.date(2026, 3, 17),
+                                    "end": None}], calc.PAYEE_DATES_SCHEMA)
+    data = calc.CompInputs(data.credited, payees)
+    result = calc.calculate(load_plan(text), data, MARCH)
+    row = result.payouts.to_pylist()[0]
+    assert row["quota"] == D("483870.97")
+    # 483,870.97 × 2% + 116,129.03 × 10% = 9,677.4194 + 11,612.903 = 21,290.32 → capped at 15,000.00
+    assert row["amount"] == D("15000.00")
+    unprorated = load_plan(text.replace("components:", "proration: none\ncomponents:"))
+    assert calc.calculate(unprorated, data, MARCH).payouts.to_pylist()[0]["quota"] == D("1000000.00")
+
+
+def test_paid_recognition_counts_each_payment_in_the_period_it_arrives():
+    import pyarrow as pa
+
+    text = plan_with("    credit: {recognise: paid}\n    rate: {flat: 0.1}\n")
+    data = inputs([line("L1", "2026-02-10", "1000.00")], [("L1", "a", 60), ("L1", "b", 40)], ["a", "b"])
+    payments = pa.Table.from_pylist([
+        {"line_id": "L1", "date": dt.date(2026, 2, 20), "amount": D("300.00")},
+        {"line_id": "L1", "date": dt.date(2026, 3, 5), "amount": D("500.00")}], calc.PAYMENT_SCHEMA)
+    data = calc.CompInputs(data.credited, data.payees, payments=payments)
+    assert payouts(calc.calculate(load_plan(text), data, MARCH)) == {("a", "c"): D("30.00"), ("b", "c"): D("20.00")}
+    feb = calc.calculate(load_plan(text), data, FiscalCalendar().parse("2026-02"))
+    assert payouts(feb) == {("a", "c"): D("18.00"), ("b", "c"): D("12.00")}
+    assert [(r["payee"], r["line_id"], r["credit"]) for r in feb.credits.to_pylist()] == [
+        ("a", "L1", D("180")), ("b", "L1", D("120"))]

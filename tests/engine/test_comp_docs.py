@@ -2,8 +2,8 @@
 
 An example is a marker ``<!-- example: NAME period=P -->`` followed (up to the next marker, or the next heading:
 the sketches of a reference section are not part of the example before it) by fenced blocks: one
-```` ```yaml ```` plan and ```` ```csv ROLE ```` files — ``transactions``, ``payees``, optionally ``quotas`` and
-``hierarchy`` — and ``expected`` (``payee,component,amount``): exactly the rows of ``payouts.csv``, in order.
+```` ```yaml ```` plan and ```` ```csv ROLE ```` files — ``transactions``, ``payees``, optionally ``quotas``,
+``hierarchy``, ``scores`` and ``payments`` — and ``expected`` (``payee,component,amount``): exactly the rows of ``payouts.csv``, in order.
 Other fenced blocks (``text``) are prose and ignored; a second plan or a repeated or unknown CSV role is an error,
 so a misplaced block fails loudly instead of being silently skipped.
 """
@@ -24,7 +24,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "plans.md"
 MARKER = re.compile(r"<!-- example: (?P<name>[a-z0-9][a-z0-9-]*) period=(?P<period>\S+) -->")
 HEADING = re.compile(r"#{1,6} ")
 FENCE = re.compile(r"^```(?P<info>[^`\n]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
-FILES = ("transactions", "payees", "quotas", "hierarchy")
+FILES = ("transactions", "payees", "quotas", "hierarchy", "scores", "payments")
 REQUIRED = ("transactions", "payees", "expected")
 
 

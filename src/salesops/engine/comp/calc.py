@@ -58,6 +58,11 @@ HIERARCHY_SCHEMA = pa.schema([("payee", pa.string()), ("manager", pa.string()), 
 QUOTA_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("period", pa.string()),
                           ("quota", MONEY)])
 PAYEE_SCHEMA = pa.schema([("payee", pa.string()), ("name", pa.string())])
+# optional: the first and last day (inclusive) a payee takes part in the plan (a hire, a leave)
+PAYEE_DATES_SCHEMA = pa.schema([*PAYEE_SCHEMA, ("start", pa.date32()), ("end", pa.date32())])
+SCORE_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("period", pa.string()),
+                          ("score", pa.decimal128(9, 4))])
+PAYMENT_SCHEMA = pa.schema([("line_id", pa.string()), ("date", pa.date32()), ("amount", MONEY)])
 
 
 CREDITED_SCHEMA = pa.schema([*LINE_SCHEMA, ("payee", pa.string()), ("share", SHARE)])
@@ -74,10 +79,13 @@ class CompInputs:
     payees: pa.Table
     hierarchy: pa.Table = field(default_factory=lambda: HIERARCHY_SCHEMA.empty_table())
     quotas: pa.Table = field(default_factory=lambda: QUOTA_SCHEMA.empty_table())
+    scores: pa.Table = field(default_factory=lambda: SCORE_SCHEMA.empty_table())  # MBO scores (0.8 = 80 %)
+    payments: pa.Table = field(default_factory=lambda: PAYMENT_SCHEMA.empty_table())  # for recognise: paid
 
     @classmethod
     def from_lines(cls, lines: pa.Table, credits: pa.Table, payees: pa.Table, hierarchy: pa.Table | None = None,
-                   quotas: pa.Table | None = None) -> CompInputs:
+                   quotas: pa.Table | None = None, scores: pa.Table | None = None,
+                   payments: pa.Table | None = None) -> CompInputs:
         """Join order lines (``LINE_SCHEMA``) with their credits (``CREDIT_SCHEMA``), once; refused (every line
         named, up to 50) when a line's shares do not add up to 100 % or a credit names no known line."""
         con = duckdb.connect()
@@ -92,7 +100,9 @@ class CompInputs:
             con.close()
         credited = dictionary_encoded(credited)
         return cls(credited, payees, hierarchy if hierarchy is not None else HIERARCHY_SCHEMA.empty_table(),
-                   quotas if quotas is not None else QUOTA_SCHEMA.empty_table())
+                   quotas if quotas is not None else QUOTA_SCHEMA.empty_table(),
+                   scores if scores is not None else SCORE_SCHEMA.empty_table(),
+                   payments if payments is not None else PAYMENT_SCHEMA.empty_table())
 
 
 CODE_COLUMNS = ("payee", "product", "category", "region", "segment", "customer")
@@ -146,11 +156,20 @@ def calculate(plan: CompPlan, inputs: CompInputs, period: Period, calendar: Fisc
     try:
         con.execute("SET threads TO 2")
         _check_effective(plan, period)
-        for name in ("credited", "payees", "hierarchy", "quotas"):
+        for name in ("credited", "hierarchy", "quotas", "scores", "payments"):
             con.register(f"in_{name}", getattr(inputs, name))
+        con.register("in_payees", _with_dates(inputs.payees))
         return _Run(con, plan, period, calendar).result(with_credits)
     finally:
         con.close()
+
+
+def _with_dates(payees: pa.Table) -> pa.Table:
+    """The payees with ``start`` and ``end`` columns (null when the input has none: no proration)."""
+    for name in ("start", "end"):
+        if name not in payees.column_names:
+            payees = payees.append_column(pa.field(name, pa.date32()), pa.nulls(payees.num_rows, pa.date32()))
+    return payees
 
 
 def _check_effective(plan: CompPlan, period: Period) -> None:
@@ -202,6 +221,8 @@ def text(value: Decimal | None) -> str:
 # is 四舍五入 for both signs)
 _MACROS = """
 CREATE MACRO round_half_up(x) AS round(x, 2);
+CREATE MACRO prorate(amount, days, total) AS CASE WHEN days >= total THEN amount ELSE
+    CAST((2 * CAST(amount * 100 AS HUGEINT) * days + total) // (2 * total) AS DECIMAL(38,0)) * 0.01 END;
 CREATE MACRO round_half_even(x) AS round_even(x, 2);
 CREATE MACRO round_down(x) AS trunc(x, 2);
 CREATE MACRO round_up(x) AS trunc(x, 2) + CASE WHEN x > trunc(x, 2) THEN 0.01 WHEN x < trunc(x, 2) THEN -0.01
@@ -220,6 +241,7 @@ class _Part:
     rules: list[tuple[str, Decimal]] = field(default_factory=list)  # rate-table rows: (rule, rate) by index
     rule_sql: str = ""  # rate tables: the row index of a line (SQL over c)
     rule_params: list = field(default_factory=list)
+    paid: bool = False  # recognised on payment: summed over the payments (``pay``), dated by their date
 
     def col(self, name: str) -> str:
         return f"k{self.index}_{name}"
@@ -245,13 +267,13 @@ class _Run:
         return Period(whole.start, self.period.end, whole.kind, whole.code)
 
     def _part(self, index: int, c: Component) -> _Part:
-        part = _Part(index, c, self._window(c))
+        part = _Part(index, c, self._window(c), paid=c.credit.recognise == "paid")
         where, params = self._where(part)
-        amount = _AMOUNT[c.credit.type]
+        amount = "pay.amount * c.share" if part.paid else _AMOUNT[c.credit.type]
         if c.spiff is not None:
             sql = "c.quantity * c.share" if c.spiff.per_unit is not None else "c.share"
             part.values.append((part.col("v"), f"CASE WHEN {where} THEN {sql} END", params))
-        elif c.rate.table is not None:
+        elif c.rate is not None and c.rate.table is not None:
             table = c.rate.table
             # which row of the table each line falls under: product rows first, then category rows, else the
             # default — one CASE per line, and the single pass groups by it
@@ -275,11 +297,12 @@ class _Run:
         window's start is tested only when it is later)."""
         c = part.component
         where, params = [], []
+        date = "pay.date" if part.paid else "c.date"
         if not scan or part.window.start > self.start:
-            where.append("c.date >= ?")
+            where.append(f"{date} >= ?")
             params.append(part.window.start)
         if not scan:
-            where.append("c.date < ?")
+            where.append(f"{date} < ?")
             params.append(self.period.end)
         f = c.credit.filter
         for column, values in (("product", f.products), ("category", f.categories), ("region", f.regions),
@@ -314,22 +337,35 @@ class _Run:
         return sorted(d for d in cuts if d > start)
 
     def _aggregate(self) -> None:
-        """``agg``: (payee, slice start, level, every value column): one pass, then the roll-up rows."""
+        """``agg``: (payee, slice start, level, every value column): one pass over the credited lines (and one
+        over the payments when a component recognises credit on payment), then the roll-up rows."""
         cuts = self._slices()
-        slice_sql = "CASE " + " ".join("WHEN c.date < ? THEN ?" for _ in cuts) + " ELSE ? END" if cuts else "?"
         start = self.start
         starts = [start, *cuts]
         slice_params = [v for cut, begin in zip(cuts, starts, strict=False) for v in (cut, begin)] + [starts[-1]]
-        values = [v for p in self.parts for v in p.values]
         tables = [p for p in self.parts if p.rule_sql]
-        keys = "".join(f", {p.rule_sql} AS {p.col('rule')}" for p in tables)
-        sums = ", ".join(f"sum({sql}) AS {name}" for name, sql, _p in values)
-        params = (slice_params + [x for p in tables for x in p.rule_params] + [x for _n, _s, ps in values for x in ps]
-                  + [start, self.period.end])
-        self.con.execute(f"""
-            CREATE TEMP TABLE agg AS SELECT c.payee, {slice_sql} AS slice{keys}, 0 AS level, {sums}
-            FROM in_credited c WHERE c.date >= ? AND c.date < ?
-            GROUP BY ALL""", params)
+        self.con.execute("DROP TABLE IF EXISTS agg")
+        for paid in (False, True):
+            if paid and not any(p.paid for p in self.parts):
+                break
+            date = "pay.date" if paid else "c.date"
+            slice_sql = ("CASE " + " ".join(f"WHEN {date} < ? THEN ?" for _ in cuts) + " ELSE ? END") if cuts else "?"
+            keys = "".join(f", {p.rule_sql} AS {p.col('rule')}" for p in tables)
+            sums, value_params = [], []
+            for p in self.parts:
+                for name, sql, ps in p.values:
+                    if p.paid == paid:
+                        sums.append(f"sum({sql}) AS {name}")
+                        value_params += ps
+                    else:
+                        sums.append(f"CAST(NULL AS DECIMAL(38,8)) AS {name}")
+            source = ("in_payments pay JOIN in_credited c ON c.line_id = pay.line_id" if paid else "in_credited c")
+            select = f"""SELECT c.payee, {slice_sql} AS slice{keys}, 0 AS level, {', '.join(sums)}
+                FROM {source} WHERE {date} >= ? AND {date} < ? GROUP BY ALL"""
+            params = (slice_params + [x for p in tables for x in p.rule_params] + value_params
+                      + [start, self.period.end])
+            self.con.execute(("INSERT INTO agg " if paid else "CREATE TEMP TABLE agg AS ") + select, params)
+        values = [v for p in self.parts for v in p.values]
         top = max(p.component.credit.roll_up.levels for p in self.parts)
         for level in range(1, top + 1):
             cols = ", ".join(f"a.{name}" if p.component.credit.roll_up.levels >= level else f"NULL AS {name}"
@@ -351,8 +387,23 @@ class _Run:
             GROUP BY payee""", params)
 
     # -- the rules per component -----------------------------------------------------------------------
+    def _participation(self, name: str, start, end) -> None:
+        """Table ``name``: per payee, the days they take part in [start, end) (their start and end dates, end
+        inclusive) and the days of that span — what proration multiplies by; the plan may turn it off."""
+        total = (end - start).days
+        if self.plan.proration == "none":
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT payee, ? AS days, ? AS total "
+                             "FROM in_payees", [total, total])
+            return
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {name} AS SELECT payee, greatest(0, datediff('day',
+                greatest(CAST(? AS DATE), coalesce(start, CAST(? AS DATE))),
+                least(CAST(? AS DATE), coalesce("end" + 1, CAST(? AS DATE))))) AS days, ? AS total
+            FROM in_payees""", [start, start, end, end, total])
+
     def result(self, with_credits: bool) -> CompResult:
         self._aggregate()
+        self._participation("pr", self.period.start, self.period.end)
         self.con.execute("""CREATE TEMP TABLE details (payee VARCHAR, component VARCHAR, rule VARCHAR, band INTEGER,
                             basis DECIMAL(38,8), rate DECIMAL(38,12), earned DECIMAL(38,18))""")
         self.con.execute("""CREATE TEMP TABLE measures (payee VARCHAR, component VARCHAR, measure DECIMAL(38,8),
@@ -361,14 +412,18 @@ class _Run:
             c = part.component
             if c.spiff is not None:
                 self._spiff(part)
-            elif c.rate.table is not None:
+            elif c.bonus is not None and c.bonus.mbo_target is not None:
+                self._mbo(part)
+            elif c.rate is not None and c.rate.table is not None:
                 self._table(part)
             else:
                 self._measure_rules(part)
-            if c.cap is not None and c.cap.amount is not None:
+            if c.cap is not None and c.cap.amount is not None:  # the cap of a partial period is prorated
                 self.con.execute("""
-                    INSERT INTO details SELECT payee, ?, 'cap', 99, NULL, ?, ? - sum(earned) FROM details
-                    WHERE component = ? GROUP BY payee HAVING sum(earned) > ?""",
+                    INSERT INTO details SELECT d.payee, ?, 'cap', 99, NULL, any_value(prorate(?, pr.days, pr.total)),
+                        any_value(prorate(?, pr.days, pr.total)) - sum(d.earned)
+                    FROM details d JOIN pr USING (payee) WHERE d.component = ? GROUP BY d.payee
+                    HAVING sum(d.earned) > any_value(prorate(?, pr.days, pr.total))""",
                                  [c.id, c.cap.amount, c.cap.amount, c.id, c.cap.amount])
         policy = f"round_{self.plan.rounding.value}"
         payouts = self.con.sql(f"""
@@ -396,14 +451,16 @@ class _Run:
             self._quotas(part)
         windowed = part.window.start != self.period.start
         rate = c.rate
-        if rate.tiers is not None and rate.tiers.mode is TierMode.INTERPOLATED:
+        if rate is not None and rate.tiers is not None and rate.tiers.mode is TierMode.INTERPOLATED:
             self._interpolated(part, windowed)
             return
         for source, x, sign, suffix in self._sides(part, windowed):
             # each side (to date; before the period) is gated on its own measure: below the gate it earns
             # nothing, and one row says why
             gated = f"{x} < {c.gate.min_attainment} * coalesce(s.quota, 0)" if c.gate is not None else "false"
-            if rate.flat is not None:
+            if c.bonus is not None:
+                self._milestones(part, source, x, sign, suffix, gated)
+            elif rate.flat is not None:
                 capped = (x if c.cap is None or c.cap.attainment is None
                           else f"least({x}, {c.cap.attainment} * s.quota)")
                 self.con.execute(f"""
@@ -433,6 +490,7 @@ class _Run:
         c = part.component
         if c.quota.source == "fixed":
             self.con.execute("UPDATE measures SET quota = ? WHERE component = ?", [c.quota.amount, c.id])
+            self._prorate_quotas(part)
             return
         code = part.window.code
         self.con.execute("""
@@ -444,6 +502,17 @@ class _Run:
             [c.id]).fetchall()]
         if missing:
             raise InputError([f"component {c.id}: no quota for period {code} for payee {p}" for p in missing])
+        self._prorate_quotas(part)
+
+    def _prorate_quotas(self, part: _Part) -> None:
+        """A payee who takes part in only some days of the quota's period (a quarter's for a quarterly window)
+        has that share of the quota, rounded to cents half up."""
+        whole = self.calendar.parse(part.window.code) if part.window.code != self.period.code else self.period
+        self._participation("qp", whole.start, whole.end)
+        self.con.execute("""
+            UPDATE measures SET quota = prorate(measures.quota, qp.days, qp.total) FROM qp
+            WHERE measures.component = ? AND qp.payee = measures.payee AND qp.days < qp.total""",
+                         [part.component.id])
 
     def _bands(self, part: _Part) -> str:
         """The component's bands as a VALUES list (band, low, high, rate, rule)."""
@@ -526,6 +595,34 @@ class _Run:
                          + " OR ".join(f"m.{part.col(f'r{i}')} IS NOT NULL" for i in range(len(part.rules))),
                          [c.id])
 
+    def _milestones(self, part: _Part, source: str, x: str, sign: str, suffix: str, gated: str) -> None:
+        """Each milestone reached pays its amount (prorated for a partial period); reached before the period in
+        the same window, it was paid then. A payee who reached none gets a 0.00 row saying so."""
+        c = part.component
+        rows = ", ".join(f"({i}, {m.attainment:f}::DECIMAL(28,10), {m.amount:f}::DECIMAL(18,2), "
+                         f"'milestone {_percent(m.attainment)}')" for i, m in enumerate(c.bonus.milestones))
+        self.con.execute(f"""
+            INSERT INTO details SELECT s.payee, ?, m.rule || ?, m.i, {sign} {x}, NULL,
+                {sign} prorate(m.amount, pr.days, pr.total)
+            FROM {source} JOIN pr ON pr.payee = s.payee, (VALUES {rows}) m(i, att, amount, rule)
+            WHERE NOT ({gated}) AND s.quota > 0 AND {x} >= m.att * s.quota""", [c.id, suffix])
+        if not sign:
+            first = c.bonus.milestones[0].attainment
+            self.con.execute(f"""
+                INSERT INTO details SELECT s.payee, ?, 'no milestone reached', 0, {x}, NULL, 0 FROM {source}
+                WHERE NOT ({gated}) AND NOT (s.quota > 0 AND {x} >= ? * s.quota)""", [c.id, first])
+
+    def _mbo(self, part: _Part) -> None:
+        """Every payee of the run: the manager's score for the period × the target bonus (prorated)."""
+        c = part.component
+        self.con.execute("""
+            INSERT INTO details SELECT p.payee, ?, CASE WHEN s.score IS NULL THEN 'MBO: no score entered'
+                    ELSE 'MBO score × target' END, 0, coalesce(s.score, 0), prorate(?, pr.days, pr.total),
+                coalesce(s.score, 0) * prorate(?, pr.days, pr.total)
+            FROM in_payees p JOIN pr USING (payee)
+            LEFT JOIN in_scores s ON s.payee = p.payee AND s.component = ? AND s.period = ?
+            WHERE pr.days > 0""", [c.id, c.bonus.mbo_target, c.bonus.mbo_target, c.id, self.period.code])
+
     def _spiff(self, part: _Part) -> None:
         s, c, v = part.component.spiff, part.component, part.col("v")
         rule, rate = ("spiff per unit", s.per_unit) if s.per_unit is not None else ("spiff per line", s.per_line)
@@ -537,11 +634,15 @@ class _Run:
     def _credit_rows(self, part: _Part) -> pa.Table:
         """Every credited line behind each payee's measure of a component (and the managers' roll-up rows)."""
         where, params = self._where(part, scan=False)
-        amount = _AMOUNT[part.component.credit.type]
+        if part.paid:  # one row per payment: the line it pays, on the payment's date
+            amount, date, source = ("pay.amount * c.share", "pay.date",
+                                    "in_payments pay JOIN in_credited c ON c.line_id = pay.line_id")
+        else:
+            amount, date, source = _AMOUNT[part.component.credit.type], "c.date", "in_credited c"
         self.con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE cl AS SELECT c.payee, c.payee AS seller, 0 AS level, c.line_id, c.date,
-                {amount} AS credit
-            FROM in_credited c WHERE {where}""", params)
+            CREATE OR REPLACE TEMP TABLE cl AS SELECT c.payee, c.payee AS seller, 0 AS level, c.line_id,
+                {date} AS date, {amount} AS credit
+            FROM {source} WHERE {where}""", params)
         for level in range(1, part.component.credit.roll_up.levels + 1):
             self.con.execute("""
                 INSERT INTO cl SELECT h.manager, cl.seller, ?, cl.line_id, cl.date, cl.credit

@@ -2,7 +2,7 @@
 
 - ``salesops comp check PLAN.yaml``: validate a plan; every problem with its path and line; exit 1 if any.
 - ``salesops comp calc --plan PLAN.yaml --transactions FILE --payees FILE [--quotas FILE] [--hierarchy FILE]
-  --period 2026-03 --out DIR``: run the plan and write ``payouts.csv`` (one row per payee and component: the
+  [--scores FILE] [--payments FILE] --period 2026-03 --out DIR``: run the plan and write ``payouts.csv`` (one row per payee and component: the
   amount and its lineage — plan, version, period, measure, quota, attainment, the rules that paid), ``details.csv``
   (the rows each payout adds up), ``credits.csv`` (every credited order line behind each measure) and
   ``statements/<payee>.txt``.
@@ -52,9 +52,8 @@ def calc_command(args: argparse.Namespace) -> int:
         period = calendar.parse(args.period)
         if period.kind.value not in ("month", "quarter"):
             raise ValueError(f"--period {args.period}: a payout period is a month (2026-03) or a quarter (2026-Q1)")
-        inputs = files.read_inputs(Path(args.transactions), Path(args.payees),
-                                   Path(args.quotas) if args.quotas else None,
-                                   Path(args.hierarchy) if args.hierarchy else None)
+        inputs = files.read_inputs(*(Path(name) if name else None for name in (
+            args.transactions, args.payees, args.quotas, args.hierarchy, args.scores, args.payments)))
         result = calc.calculate(plan, inputs, period, calendar)
     except (PlanSchemaError, files.FileProblems, calc.InputError) as error:
         for problem in error.problems:
@@ -156,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transactions", required=True, help="CSV or Parquet (see docs/plans.md)")
     p.add_argument("--payees", required=True)
     p.add_argument("--quotas")
-    p.add_argument("--hierarchy")
+    p.add_argument("--hierarchy", help="dated reporting lines: payee, manager, valid_from, valid_to")
+    p.add_argument("--scores", help="MBO scores: payee, component, period, score")
+    p.add_argument("--payments", help="payments for recognise: paid: line_id, date, amount")
     p.add_argument("--period", required=True, help="2026-03 or 2026-Q1")
     p.add_argument("--fiscal-year-start", type=int, default=1, help="first month of the fiscal year (1)")
     p.add_argument("--out", required=True, help="folder for payouts.csv, details.csv, credits.csv, statements/")

@@ -12,10 +12,12 @@ Columns (names are case-insensitive; ``docs/plans.md`` shows examples):
   ``region``, ``segment``, ``quantity`` (default 1), ``cost`` (default 0) — optional. The same columns as the
   order-line import, with the product's category and the customer's region and segment written out.
 - payees: ``payee`` (the employee number used in credits), ``name``, and optionally ``manager`` (an undated
-  reporting line).
+  reporting line), ``start`` and ``end`` (the first and last day in the plan: proration).
 - hierarchy (optional, dated): ``payee``, ``manager``, ``valid_from``, ``valid_to`` (exclusive, may be empty).
 - quotas (optional): ``payee``, ``component``, ``period`` (``2026-03``, ``2026-Q1``, ``2026-H1``, ``FY2026``),
   ``quota``.
+- scores (optional, MBO): ``payee``, ``component``, ``period``, ``score`` (0.85 = 85 %).
+- payments (optional, ``recognise: paid``): ``line_id`` (the order line paid), ``date``, ``amount``.
 """
 
 # SQL here is built from our own constants and from the files' column names, which are quoted as identifiers
@@ -74,12 +76,12 @@ def _problems(con, sql: str, what: str) -> list[str]:
     return [f"{what} row {row}, {column} [{value}]: {reason}" for row, column, value, reason in con.execute(sql).fetchall()]
 
 
-def read_inputs(transactions: Path, payees: Path, quotas: Path | None = None,
-                hierarchy: Path | None = None) -> calc.CompInputs:
-    """The four files as engine inputs; :class:`FileProblems` lists every bad row (up to ``MAX_LISTED``)."""
+def read_inputs(transactions: Path, payees: Path, quotas: Path | None = None, hierarchy: Path | None = None,
+                scores: Path | None = None, payments: Path | None = None) -> calc.CompInputs:
+    """The files as engine inputs; :class:`FileProblems` lists every bad row (up to ``MAX_LISTED``)."""
     con = duckdb.connect()
     try:
-        return _read(con, transactions, payees, quotas, hierarchy)
+        return _read(con, transactions, payees, quotas, hierarchy, scores, payments)
     finally:
         con.close()
 
@@ -88,7 +90,8 @@ def _need(columns: list[str], file: str, *groups: tuple[str, ...]) -> list[str]:
     return [f"{file}: needs a column {' or '.join(group)}" for group in groups if not _pick(columns, *group)]
 
 
-def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy: Path | None) -> calc.CompInputs:
+def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy: Path | None,
+          scores: Path | None = None, payments: Path | None = None) -> calc.CompInputs:
     tx, pay = transactions.name, payees.name
     cols = _source(con, transactions, "tx")
     pcols = _source(con, payees, "payees")
@@ -160,6 +163,14 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
         WHERE _row > first_row OR coalesce(payee, '') = '' ORDER BY 1 LIMIT {MAX_LISTED}""", pay)
     hierarchy_sql = _hierarchy(con, pcols, hierarchy, problems, pay)
     quota_sql = _quotas(con, quotas, problems)
+    problems += _dates(con, "raw_payees", pay, [c for c in ("start", "end") if c in pcols])
+    if "start" in pcols and "end" in pcols:
+        problems += _problems(con, f"""
+            SELECT _row, 'end', "end", 'before start ' || start FROM raw_payees
+            WHERE try_strptime("end", '%Y-%m-%d') < try_strptime(start, '%Y-%m-%d') ORDER BY 1 LIMIT {MAX_LISTED}""",
+                              pay)
+    score_sql = _scores(con, scores, problems)
+    payment_sql = _payments(con, payments, problems)
     if problems:
         raise FileProblems(problems[:MAX_LISTED] + ([f"… and {len(problems) - MAX_LISTED} more"]
                                                     if len(problems) > MAX_LISTED else []))
@@ -171,10 +182,73 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
     credits = con.sql("""SELECT line_id, payee, CAST(pct * 0.01 AS DECIMAL(9,6)) AS share FROM cr
                          ORDER BY _row, payee""").to_arrow_table().cast(calc.CREDIT_SCHEMA)
     name = "coalesce(name, '')" if "name" in pcols else "''"
-    payee_table = con.sql(f"SELECT payee, {name} AS name FROM raw_payees ORDER BY _row").to_arrow_table()
-    return calc.CompInputs.from_lines(lines=lines, credits=credits, payees=payee_table.cast(calc.PAYEE_SCHEMA),
-                           hierarchy=con.sql(hierarchy_sql).to_arrow_table().cast(calc.HIERARCHY_SCHEMA),
-                           quotas=con.sql(quota_sql).to_arrow_table().cast(calc.QUOTA_SCHEMA))
+    start, end = (f"try_strptime(nullif({c}, ''), '%Y-%m-%d')::DATE" if c.strip('"') in pcols else "NULL::DATE"
+                  for c in ("start", '"end"'))
+    payee_table = con.sql(f"SELECT payee, {name} AS name, {start} AS start, {end} AS \"end\" FROM raw_payees "
+                          "ORDER BY _row").to_arrow_table()
+    return calc.CompInputs.from_lines(
+        lines=lines, credits=credits, payees=payee_table.cast(calc.PAYEE_DATES_SCHEMA),
+        hierarchy=con.sql(hierarchy_sql).to_arrow_table().cast(calc.HIERARCHY_SCHEMA),
+        quotas=con.sql(quota_sql).to_arrow_table().cast(calc.QUOTA_SCHEMA),
+        scores=con.sql(score_sql).to_arrow_table().cast(calc.SCORE_SCHEMA),
+        payments=con.sql(payment_sql).to_arrow_table().cast(calc.PAYMENT_SCHEMA))
+
+
+def _dates(con, table: str, file: str, columns: list[str]) -> list[str]:
+    """Optional date columns: empty, or YYYY-MM-DD."""
+    checks = [f"""SELECT _row, '{c}', "{c}", 'not a date (YYYY-MM-DD)' FROM {table}
+                  WHERE coalesce("{c}", '') <> '' AND try_strptime("{c}", '%Y-%m-%d') IS NULL""" for c in columns]
+    return _problems(con, " UNION ALL ".join(checks) + f" ORDER BY 1 LIMIT {MAX_LISTED}", file) if checks else []
+
+
+def _scores(con, scores: Path | None, problems: list[str]) -> str:
+    """MBO scores: payee, component, period, score (a fraction ≥ 0 with at most 4 decimals, 0.85 = 85 %)."""
+    empty = ("SELECT NULL::VARCHAR AS payee, NULL::VARCHAR AS component, NULL::VARCHAR AS period, "
+             "NULL::DECIMAL(9,4) AS score WHERE false")
+    if scores is None:
+        return empty
+    cols = _source(con, scores, "scores")
+    missing = _need(cols, scores.name, ("payee",), ("component",), ("period",), ("score",))
+    if missing:
+        problems += missing
+        return empty
+    problems += _problems(con, f"""
+        SELECT _row, 'score', score, CASE WHEN try_cast(score AS DECIMAL(38,12)) IS NULL THEN 'not a number'
+                                         WHEN try_cast(score AS DECIMAL(38,12)) < 0 THEN 'negative'
+                                         ELSE 'more than 4 decimals' END
+        FROM raw_scores WHERE try_cast(score AS DECIMAL(38,12)) IS NULL OR try_cast(score AS DECIMAL(38,12)) < 0
+           OR try_cast(score AS DECIMAL(38,12)) <> round(try_cast(score AS DECIMAL(38,12)), 4)
+        UNION ALL SELECT _row, 'payee', payee, 'no such payee' FROM raw_scores
+            WHERE payee NOT IN (SELECT payee FROM raw_payees)
+        UNION ALL SELECT _row, 'period', period, 'the same payee, component and period is on row ' || first_row
+            FROM (SELECT _row, period, min(_row) OVER (PARTITION BY payee, component, period) AS first_row
+                  FROM raw_scores) WHERE _row > first_row
+        ORDER BY 1 LIMIT {MAX_LISTED}""", scores.name)
+    return "SELECT payee, component, period, CAST(score AS DECIMAL(9,4)) AS score FROM raw_scores ORDER BY _row"
+
+
+def _payments(con, payments: Path | None, problems: list[str]) -> str:
+    """Payments for ``recognise: paid``: line_id (the order line paid), date, amount."""
+    empty = "SELECT NULL::VARCHAR AS line_id, NULL::DATE AS date, NULL::DECIMAL(18,2) AS amount WHERE false"
+    if payments is None:
+        return empty
+    cols = _source(con, payments, "payments")
+    missing = _need(cols, payments.name, ("line_id",), ("date",), ("amount",))
+    if missing:
+        problems += missing
+        return empty
+    problems += _problems(con, f"""
+        SELECT _row, 'amount', amount, CASE WHEN try_cast(amount AS DECIMAL(38,12)) IS NULL THEN 'not a number'
+                                           ELSE 'more than 2 decimals' END
+        FROM raw_payments WHERE try_cast(amount AS DECIMAL(38,12)) IS NULL
+           OR try_cast(amount AS DECIMAL(38,12)) <> round(try_cast(amount AS DECIMAL(38,12)), 2)
+        UNION ALL SELECT _row, 'date', date, 'not a date (YYYY-MM-DD)' FROM raw_payments
+            WHERE try_strptime(date, '%Y-%m-%d') IS NULL
+        UNION ALL SELECT _row, 'line_id', line_id, 'no such order line' FROM raw_payments
+            WHERE line_id NOT IN (SELECT line_id FROM tx)
+        ORDER BY 1 LIMIT {MAX_LISTED}""", payments.name)
+    return ("SELECT line_id, try_strptime(date, '%Y-%m-%d')::DATE AS date, CAST(amount AS DECIMAL(18,2)) AS amount "
+            "FROM raw_payments ORDER BY _row")
 
 
 def _hierarchy(con, pcols: list[str], hierarchy: Path | None, problems: list[str], pay: str) -> str:

@@ -80,8 +80,17 @@ class RollUp(_Model):
 
 class Credit(_Model):
     type: CreditType = CreditType.NET_REVENUE
+    # booked: a line counts in the period of its date; paid: each payment counts in the period it arrives, as its
+    # amount × the split share (earnings in proportion to what was paid)
+    recognise: Literal["booked", "paid"] = "booked"
     roll_up: RollUp = RollUp()
     filter: Filter = Filter()
+
+    @model_validator(mode="after")
+    def _paid(self) -> Credit:
+        if self.recognise == "paid" and self.type is not CreditType.NET_REVENUE:
+            raise ValueError("recognise: paid counts payments, so the credit type must be net_revenue")
+        return self
 
 
 class RateEntry(_Model):
@@ -229,6 +238,29 @@ class Spiff(_Model):
         return self
 
 
+class Milestone(_Model):
+    attainment: NonNegative
+    amount: Amount
+
+
+class Bonus(_Model):
+    """``milestones``: a fixed amount for each attainment level reached (within a window, each is paid once,
+    in the period it is first reached); ``mbo_target``: a manager-entered score (from the scores input, e.g. 0.8
+    for 80 %) × this target bonus."""
+
+    milestones: list[Milestone] = []
+    mbo_target: Amount | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Bonus:
+        if bool(self.milestones) == (self.mbo_target is not None):
+            raise ValueError("give exactly one of milestones or mbo_target")
+        levels = [m.attainment for m in self.milestones]
+        if levels != sorted(set(levels)):
+            raise ValueError("milestones must go up in attainment, each level once")
+        return self
+
+
 class Component(_Model):
     id: str
     name: str = ""
@@ -239,6 +271,7 @@ class Component(_Model):
     gate: Gate | None = None
     cap: Cap | None = None
     spiff: Spiff | None = None
+    bonus: Bonus | None = None
 
     @field_validator("id")
     @classmethod
@@ -249,10 +282,12 @@ class Component(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Component:
-        if (self.rate is None) == (self.spiff is None):
-            raise ValueError("give exactly one of rate or spiff")
+        kinds = [name for name in ("rate", "spiff", "bonus") if getattr(self, name) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of rate, spiff or bonus (got {', '.join(kinds) or 'none'})")
         needs_quota = (self.rate is not None and self.rate.tiers is not None and self.rate.tiers.on == "attainment"
-                       ) or self.gate is not None or (self.cap is not None and self.cap.attainment is not None)
+                       ) or self.gate is not None or (self.cap is not None and self.cap.attainment is not None) or (
+                           self.bonus is not None and bool(self.bonus.milestones))
         if needs_quota and self.quota is None:
             raise ValueError("attainment (tiers on attainment, a gate or an attainment cap) needs a quota")
         if self.spiff is not None and (self.gate or self.cap or self.quota or self.window is not Window.PERIOD):
@@ -261,6 +296,9 @@ class Component(_Model):
                 self.window is not Window.PERIOD or self.gate or self.quota or (self.cap and self.cap.attainment)):
             raise ValueError("a rate table pays each line in its period: no window, quota, gate or attainment cap "
                              "(use flat or tiers for those)")
+        if self.bonus is not None and self.bonus.mbo_target is not None and (
+                self.gate or self.cap or self.quota or self.window is not Window.PERIOD):
+            raise ValueError("an MBO bonus is the score × the target: no quota, gate, cap or window")
         return self
 
 
@@ -271,6 +309,9 @@ class CompPlan(_Model):
     effective_to: dt.date | None = None
     currency: str = "CNY"
     rounding: RoundingPolicy = RoundingPolicy.HALF_UP
+    # days: a payee who starts or leaves inside a period has quotas and fixed amounts (caps, milestone and MBO
+    # amounts) × days participated ÷ days in the period, each rounded to cents half up; none: never prorated
+    proration: Literal["days", "none"] = "days"
     components: list[Component] = Field(min_length=1)
 
     @model_validator(mode="after")
