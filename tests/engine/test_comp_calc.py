@@ -335,3 +335,16 @@ def test_paid_recognition_counts_each_payment_in_the_period_it_arrives():
     assert payouts(feb) == {("a", "c"): D("18.00"), ("b", "c"): D("12.00")}
     assert [(r["payee"], r["line_id"], r["credit"]) for r in feb.credits.to_pylist()] == [
         ("a", "L1", D("180")), ("b", "L1", D("120"))]
+
+
+def test_a_minimum_lifts_every_payee_to_it_and_a_minimum_above_the_cap_is_refused():
+    text = plan_with("    minimum: {amount: 500}\n    rate: {flat: 0.1}\n")
+    data = inputs([line("L1", "2026-03-10", "1000.00"), line("L2", "2026-03-10", "9000.00")],
+                  [("L1", "a", 100), ("L2", "b", 100)], ["a", "b", "c"])
+    result = calc.calculate(load_plan(text), data, MARCH)
+    # a earned 100 → 500; b earned 900; c sold nothing and still gets the minimum
+    assert payouts(result) == {("a", "c"): D("500.00"), ("b", "c"): D("900.00"), ("c", "c"): D("500.00")}
+    from salesops.engine.comp.plan import PlanSchemaError
+
+    with pytest.raises(PlanSchemaError, match="the minimum 500 is above the cap 100"):
+        load_plan(text.replace("    minimum:", "    cap: {amount: 100}\n    minimum:"))

@@ -418,6 +418,15 @@ class _Run:
                 self._table(part)
             else:
                 self._measure_rules(part)
+            if c.minimum is not None:  # a minimum (prorated) lifts the payout of every payee of the run
+                self.con.execute("""
+                    INSERT INTO details SELECT p.payee, ?, 'minimum', 98, NULL, prorate(?, pr.days, pr.total),
+                        prorate(?, pr.days, pr.total) - coalesce(d.earned, 0)
+                    FROM in_payees p JOIN pr USING (payee)
+                    LEFT JOIN (SELECT payee, sum(earned) AS earned FROM details WHERE component = ? GROUP BY payee) d
+                        USING (payee)
+                    WHERE pr.days > 0 AND coalesce(d.earned, 0) < prorate(?, pr.days, pr.total)""",
+                                 [c.id, c.minimum.amount, c.minimum.amount, c.id, c.minimum.amount])
             if c.cap is not None and c.cap.amount is not None:  # the cap of a partial period is prorated
                 self.con.execute("""
                     INSERT INTO details SELECT d.payee, ?, 'cap', 99, NULL, any_value(prorate(?, pr.days, pr.total)),

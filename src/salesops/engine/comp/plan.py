@@ -216,6 +216,12 @@ class Cap(_Model):
         return self
 
 
+class Minimum(_Model):
+    """The least the component pays a payee per period (prorated for a partial period), e.g. a guarantee."""
+
+    amount: Amount
+
+
 class Spiff(_Model):
     """A short-term bonus (专项奖励) for credited lines of some products or categories within dates: a fixed
     amount per unit sold, or per line (per deal)."""
@@ -270,6 +276,7 @@ class Component(_Model):
     rate: Rate | None = None
     gate: Gate | None = None
     cap: Cap | None = None
+    minimum: Minimum | None = None
     spiff: Spiff | None = None
     bonus: Bonus | None = None
 
@@ -296,6 +303,9 @@ class Component(_Model):
                 self.window is not Window.PERIOD or self.gate or self.quota or (self.cap and self.cap.attainment)):
             raise ValueError("a rate table pays each line in its period: no window, quota, gate or attainment cap "
                              "(use flat or tiers for those)")
+        if self.cap is not None and self.cap.amount is not None and self.minimum is not None and (
+                self.minimum.amount > self.cap.amount):
+            raise ValueError(f"the minimum {self.minimum.amount} is above the cap {self.cap.amount}")
         if self.bonus is not None and self.bonus.mbo_target is not None and (
                 self.gate or self.cap or self.quota or self.window is not Window.PERIOD):
             raise ValueError("an MBO bonus is the score × the target: no quota, gate, cap or window")
