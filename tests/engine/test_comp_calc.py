@@ -348,3 +348,24 @@ def test_a_minimum_lifts_every_payee_to_it_and_a_minimum_above_the_cap_is_refuse
 
     with pytest.raises(PlanSchemaError, match="the minimum 500 is above the cap 100"):
         load_plan(text.replace("    minimum:", "    cap: {amount: 100}\n    minimum:"))
+
+
+def test_per_transaction_tiers_pay_each_line_at_the_band_its_running_total_reaches():
+    # bands: 2 % up to 1,000, 5 % from 1,000 (on amount). Lines of 600, 600, 600 in date order:
+    # per transaction: 600 × 2 % (run 600) + 600 × 5 % (run 1,200) + 600 × 5 % (run 1,800) = 72;
+    # on the total (whole): 1,800 × 5 % = 90 — the first line is lifted too
+    text = plan_with('    rate:\n      tiers:\n        "on": amount\n        mode: whole\n'
+                     '        accumulation: per_transaction\n'
+                     '        bands: [{from: 0, to: 1000, rate: 0.02}, {from: 1000, rate: 0.05}]\n')
+    data = inputs([line(f"L{i}", f"2026-03-0{i}", "600.00") for i in (1, 2, 3)],
+                  [(f"L{i}", "a", 100) for i in (1, 2, 3)], ["a"])
+    result = calc.calculate(load_plan(text), data, MARCH)
+    assert payouts(result) == {("a", "c"): D("72.00")}
+    assert [(d["band"], d["basis"]) for d in result.details.to_pylist()] == [(0, D(600)), (1, D(1200))]
+    whole = calc.calculate(load_plan(text.replace("        accumulation: per_transaction\n", "")), data, MARCH)
+    assert payouts(whole) == {("a", "c"): D("90.00")}
+    # in a quarter window, February's lines set the running total and March pays only March's lines
+    quarterly = text.replace("    rate:", "    window: quarter\n    rate:")
+    data = inputs([line("L1", "2026-02-01", "900.00"), line("L2", "2026-03-02", "600.00")],
+                  [("L1", "a", 100), ("L2", "a", 100)], ["a"])
+    assert payouts(calc.calculate(load_plan(quarterly), data, MARCH)) == {("a", "c"): D("30.00")}  # 600 × 5 %

@@ -463,6 +463,9 @@ class _Run:
         if rate is not None and rate.tiers is not None and rate.tiers.mode is TierMode.INTERPOLATED:
             self._interpolated(part, windowed)
             return
+        if rate is not None and rate.tiers is not None and rate.tiers.accumulation == "per_transaction":
+            self._per_transaction(part)
+            return
         for source, x, sign, suffix in self._sides(part, windowed):
             # each side (to date; before the period) is gated on its own measure: below the gate it earns
             # nothing, and one row says why
@@ -567,6 +570,43 @@ class _Run:
                 INSERT INTO details SELECT s.payee, ?, 'no quota' || ?, 0, {sign} {x}, 0, 0 FROM {source}
                 WHERE {no_quota}""", [c.id, suffix])
 
+    def _per_transaction(self, part: _Part) -> None:
+        """Whole tiers walked per transaction: the window's lines in date order (then line id), each paid at the
+        band its running total reaches; lines before the period were paid in their own periods. The gate looks at
+        the measure to date."""
+        c = part.component
+        tiers = c.rate.tiers
+        self._lines_table(part)
+        scale = "q.quota" if tiers.on == "attainment" else "1"
+        run = "r.run" if c.cap is None or c.cap.attainment is None else f"least(r.run, {c.cap.attainment} * q.quota)"
+        above = ">=" if tiers.boundary == "upper" else ">"
+        below = "<" if tiers.boundary == "upper" else "<="
+        inside = (f"((b.band = 0 AND b.lo = 0) OR {run} {above} b.lo * {scale}) "
+                  f"AND (b.hi IS NULL OR {run} {below} b.hi * {scale})")
+        gated = (f"q.measure < {c.gate.min_attainment} * coalesce(q.quota, 0)" if c.gate is not None else "false")
+        no_quota = "q.quota IS NULL OR q.quota = 0" if tiers.on == "attainment" else "false"
+        self.con.execute("""
+            CREATE OR REPLACE TEMP TABLE runs AS SELECT cl.payee, cl.date, cl.credit,
+                sum(cl.credit) OVER (PARTITION BY cl.payee ORDER BY cl.date, cl.line_id, cl.level, cl.seller
+                                     ROWS UNBOUNDED PRECEDING) AS run
+            FROM cl SEMI JOIN in_payees p USING (payee)""")
+        self.con.execute(f"""
+            INSERT INTO details SELECT r.payee, ?, coalesce(b.rule, 'between bands') || ' (per transaction)',
+                coalesce(b.band, 0), sum(r.credit), coalesce(b.rate, 0), sum(r.credit * coalesce(b.rate, 0))
+            FROM runs r JOIN measures q ON q.payee = r.payee AND q.component = ?
+            LEFT JOIN {self._bands(part)} ON {inside}
+            WHERE r.date >= ? AND NOT ({gated}) AND NOT ({no_quota})
+            GROUP BY r.payee, b.band, b.rule, b.rate""", [c.id, c.id, self.period.start])
+        self.con.execute(f"""
+            INSERT INTO details SELECT q.payee, ?, CASE WHEN {gated} THEN 'gate: attainment below ' || ?
+                ELSE 'no quota' END, 0, q.measure, 0, 0
+            FROM measures q WHERE q.component = ? AND (({gated}) OR ({no_quota}))""",
+                         [c.id, _percent(c.gate.min_attainment) if c.gate else "", c.id])
+        self.con.execute("""
+            INSERT INTO details SELECT q.payee, ?, 'no lines in the period', 0, 0, 0, 0 FROM measures q
+            WHERE q.component = ? AND q.payee NOT IN (SELECT payee FROM details WHERE component = ?)""",
+                         [c.id, c.id, c.id])
+
     def _interpolated(self, part: _Part, windowed: bool) -> None:
         """Interpolated bands divide (the rate moves with attainment inside a band): per payee in exact Decimal
         arithmetic — thousands of rows, not the transactions."""
@@ -642,6 +682,17 @@ class _Run:
     # -- lineage ---------------------------------------------------------------------------------------
     def _credit_rows(self, part: _Part) -> pa.Table:
         """Every credited line behind each payee's measure of a component (and the managers' roll-up rows)."""
+        self._lines_table(part)
+        return self.con.sql("""
+            SELECT cl.payee, $component AS component, cl.line_id, cl.seller, cl.level::INTEGER AS level,
+                   CAST(cl.credit AS DECIMAL(38,8)) AS credit
+            FROM cl SEMI JOIN in_payees p USING (payee)
+            ORDER BY cl.payee, cl.line_id, cl.level, cl.seller""",
+                            params={"component": part.component.id}).to_arrow_table()
+
+    def _lines_table(self, part: _Part) -> None:
+        """Table ``cl``: the component's credited lines in its window, one row per payee and line, with the
+        managers' roll-up rows (seller: who sold it; level: how many managers up)."""
         where, params = self._where(part, scan=False)
         if part.paid:  # one row per payment: the line it pays, on the payment's date
             amount, date, source = ("pay.amount * c.share", "pay.date",
@@ -658,12 +709,6 @@ class _Run:
                 FROM cl JOIN in_hierarchy h ON h.payee = cl.payee AND cl.date >= h.valid_from
                      AND (h.valid_to IS NULL OR cl.date < h.valid_to)
                 WHERE cl.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
-        return self.con.sql("""
-            SELECT cl.payee, $component AS component, cl.line_id, cl.seller, cl.level::INTEGER AS level,
-                   CAST(cl.credit AS DECIMAL(38,8)) AS credit
-            FROM cl SEMI JOIN in_payees p USING (payee)
-            ORDER BY cl.payee, cl.line_id, cl.level, cl.seller""",
-                            params={"component": part.component.id}).to_arrow_table()
 
 
 def _in(column: str, values: list) -> str:

@@ -139,6 +139,10 @@ class Tiers(_Model):
     on: Literal["amount", "attainment"] = "attainment"
     mode: TierMode = TierMode.MARGINAL
     boundary: Literal["upper", "lower"] = "upper"  # a value exactly on an edge belongs to the band above (upper)
+    # total: bands walked on the measure's total (over a longer window: earned to date − earned before);
+    # per_transaction: each line, in date order, paid at the band its running total reaches, with no uplift of
+    # the lines before (whole mode; marginal tiers pay the same either way)
+    accumulation: Literal["total", "per_transaction"] = "total"
     allow_gaps: bool = False
     bands: list[Band] = Field(min_length=1)
 
@@ -162,6 +166,9 @@ class Tiers(_Model):
                                     f"or set allow_gaps: true")
         if self.mode is TierMode.INTERPOLATED and self.allow_gaps:
             problems.append("interpolated tiers cannot have gaps")
+        if self.accumulation == "per_transaction" and self.mode is not TierMode.WHOLE:
+            problems.append("per_transaction accumulation is for whole tiers (marginal tiers pay the same either "
+                            "way)")
         if problems:
             raise ValueError("; ".join(problems))
         return self
