@@ -369,3 +369,36 @@ def test_per_transaction_tiers_pay_each_line_at_the_band_its_running_total_reach
     data = inputs([line("L1", "2026-02-01", "900.00"), line("L2", "2026-03-02", "600.00")],
                   [("L1", "a", 100), ("L2", "a", 100)], ["a"])
     assert payouts(calc.calculate(load_plan(quarterly), data, MARCH)) == {("a", "c"): D("30.00")}  # 600 × 5 %
+
+
+def test_a_return_in_the_window_is_clawed_back_at_the_rate_originally_applied():
+    # January: 1,500,000 against a 1,000,000 quota → marginal 20,000 + 20,000 = 40,000, an effective 2.6667 %.
+    # March: a 300,000 return of a January line (inside 90 days) reverses 300,000 × 40,000/1,500,000 = 8,000,
+    # whatever March's own tiers are; it lowers no measure. A return outside the window is not recovered.
+    text = plan_with("    quota: {source: fixed, amount: 1000000}\n    clawback: {window_days: 90}\n"
+                     "    rate: {tiers: {bands: [{from: 0, to: 1, rate: 0.02}, {from: 1, rate: 0.04}]}}\n")
+    data = inputs([line("L1", "2026-01-10", "1500000.00"), line("L2", "2026-03-05", "200000.00"),
+                   line("R1", "2026-03-20", "-300000.00", original="L1"),
+                   line("L0", "2025-10-01", "100.00"), line("R0", "2026-03-21", "-100.00", original="L0")],
+                  [(i, "a", 100) for i in ("L1", "L2", "R1", "L0", "R0")], ["a"])
+    result = calc.calculate(load_plan(text.replace("2026-01-01", "2025-01-01")), data, MARCH)
+    row = result.payouts.to_pylist()[0]
+    assert row["measure"] == D("200000")  # the returns count in no measure
+    assert row["amount"] == D("-4000.00")  # 200,000 × 2 % = 4,000, less the 8,000 clawed back
+    claw = [d for d in result.details.to_pylist() if d["rule"].startswith("clawback")]
+    # the original effective rate is carried to 12 decimals (0.026666666667), so the reversal is 8,000 to the cent
+    assert [(d["rule"], d["basis"], d["rate"]) for d in claw] == [
+        ("clawback of 2026-01 sales", D("-300000"), D("0.026666666667"))]
+    assert claw[0]["earned"].quantize(D("0.01")) == D("-8000.00")
+
+
+def test_a_partial_return_on_a_rate_table_reverses_its_rows_rate():
+    text = plan_with("    clawback: {window_days: 30}\n"
+                     "    rate: {table: {default: 0.01, entries: [{product: HW-1, rate: 0.05}]}}\n")
+    data = inputs([line("L1", "2026-03-01", "1000.00", product="HW-1"),
+                   line("R1", "2026-03-10", "-400.00", product="HW-1", original="L1")],
+                  [("L1", "a", 50), ("L1", "b", 50), ("R1", "a", 50), ("R1", "b", 50)], ["a", "b"])
+    result = calc.calculate(load_plan(text), data, MARCH)
+    assert payouts(result) == {("a", "c"): D("15.00"), ("b", "c"): D("15.00")}  # (500 − 200) × 5 %
+    lineage = {(r["payee"], r["line_id"]): r["credit"] for r in result.credits.to_pylist()}
+    assert lineage[("a", "R1")] == D("-200")  # the returned line is in the lineage too

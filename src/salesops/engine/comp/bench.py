@@ -70,10 +70,11 @@ def generate(lines: int, payees: int) -> tuple[calc.CompInputs, pa.Table]:
             (hash(i) % {reps})::INTEGER AS rep, hash(i * 23) % 100 < 8 AS split
         FROM range({lines}) t(i)""")  # noqa: S608 - numbers only
     credited = con.sql(f"""
-        SELECT * EXCLUDE (rep, split), 'E' || rep AS payee, CASE WHEN split THEN 0.5 ELSE 1 END::DECIMAL(9,6) AS share
+        SELECT * EXCLUDE (rep, split), NULL::VARCHAR AS original_line_id, 'E' || rep AS payee,
+               CASE WHEN split THEN 0.5 ELSE 1 END::DECIMAL(9,6) AS share, NULL::DATE AS original_date
         FROM l
         UNION ALL
-        SELECT * EXCLUDE (rep, split), 'E' || ((rep + 1) % {reps}), 0.5::DECIMAL(9,6) FROM l WHERE split
+        SELECT * EXCLUDE (rep, split), NULL, 'E' || ((rep + 1) % {reps}), 0.5::DECIMAL(9,6), NULL FROM l WHERE split
     """).to_arrow_table()  # noqa: S608 - numbers only
     inputs = calc.CompInputs(
         credited=calc.dictionary_encoded(credited.cast(calc.CREDITED_SCHEMA)),

@@ -65,7 +65,10 @@ SCORE_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("
 PAYMENT_SCHEMA = pa.schema([("line_id", pa.string()), ("date", pa.date32()), ("amount", MONEY)])
 
 
-CREDITED_SCHEMA = pa.schema([*LINE_SCHEMA, ("payee", pa.string()), ("share", SHARE)])
+# a return line names the line it returns (``original_line_id``, optional); credited rows carry its date too
+RETURNS_LINE_SCHEMA = pa.schema([*LINE_SCHEMA, ("original_line_id", pa.string())])
+CREDITED_SCHEMA = pa.schema([*LINE_SCHEMA, ("original_line_id", pa.string()), ("payee", pa.string()),
+                             ("share", SHARE), ("original_date", pa.date32())])
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,17 @@ class CompInputs:
         named, up to 50) when a line's shares do not add up to 100 % or a credit names no known line."""
         con = duckdb.connect()
         try:
+            if "original_line_id" not in lines.column_names:
+                lines = lines.append_column(pa.field("original_line_id", pa.string()),
+                                            pa.nulls(lines.num_rows, pa.string()))
             con.register("in_lines", lines)
             con.register("in_credits", credits)
             _check_inputs(con)
             credited = con.sql("""
-                SELECT l.*, c.payee, c.share FROM in_lines l JOIN in_credits c USING (line_id)
+                SELECT l.* EXCLUDE (original_line_id), l.original_line_id, c.payee, c.share,
+                       o.date AS original_date
+                FROM in_lines l JOIN in_credits c USING (line_id)
+                LEFT JOIN in_lines o ON o.line_id = l.original_line_id
                 ORDER BY l.line_id, c.payee""").to_arrow_table().cast(CREDITED_SCHEMA)
         finally:
             con.close()
@@ -159,7 +168,7 @@ def calculate(plan: CompPlan, inputs: CompInputs, period: Period, calendar: Fisc
         for name in ("credited", "hierarchy", "quotas", "scores", "payments"):
             con.register(f"in_{name}", getattr(inputs, name))
         con.register("in_payees", _with_dates(inputs.payees))
-        return _Run(con, plan, period, calendar).result(with_credits)
+        return _Run(con, plan, period, calendar, inputs).result(with_credits)
     finally:
         con.close()
 
@@ -251,8 +260,8 @@ class _Run:
     """A run: one pass over the credited lines for all components (sums per payee and time slice), the roll-up
     of those sums through the hierarchy, then per component the payout rules as set operations per payee."""
 
-    def __init__(self, con, plan: CompPlan, period: Period, calendar: FiscalCalendar):
-        self.con, self.plan, self.period, self.calendar = con, plan, period, calendar
+    def __init__(self, con, plan: CompPlan, period: Period, calendar: FiscalCalendar, inputs: CompInputs):
+        self.con, self.plan, self.period, self.calendar, self.inputs = con, plan, period, calendar, inputs
         self.start = min(self._window(c).start for c in plan.components)  # the single pass reads from here
         self.parts = [self._part(i, c) for i, c in enumerate(plan.components)]
         con.execute(_MACROS)
@@ -291,12 +300,19 @@ class _Run:
             part.values.append((part.col("v"), f"CASE WHEN {where} THEN {amount} END", params))
         return part
 
-    def _where(self, part: _Part, *, scan: bool = True) -> tuple[str, list]:
+    def _where(self, part: _Part, *, scan: bool = True, returns: bool = False) -> tuple[str, list]:
         """The condition (on ``in_credited c``) of the lines a component counts in its window (inside the single
         pass, which already keeps only the dates from the earliest window start to the period's end, the
-        window's start is tested only when it is later)."""
+        window's start is tested only when it is later). With a clawback, returns that name their original line
+        count in no measure; ``returns`` selects those of the period inside the clawback window instead."""
         c = part.component
         where, params = [], []
+        if c.clawback is not None and not returns:
+            where.append("NOT (c.original_line_id IS NOT NULL AND c.net < 0)")
+        if returns:
+            where += ["c.original_line_id IS NOT NULL", "c.net < 0", "c.date >= ?",
+                      "date_diff('day', c.original_date, c.date) <= ?"]
+            params += [self.period.start, c.clawback.window_days]
         date = "pay.date" if part.paid else "c.date"
         if not scan or part.window.start > self.start:
             where.append(f"{date} >= ?")
@@ -427,6 +443,8 @@ class _Run:
                         USING (payee)
                     WHERE pr.days > 0 AND coalesce(d.earned, 0) < prorate(?, pr.days, pr.total)""",
                                  [c.id, c.minimum.amount, c.minimum.amount, c.id, c.minimum.amount])
+            if c.clawback is not None:
+                self._clawback(part)
             if c.cap is not None and c.cap.amount is not None:  # the cap of a partial period is prorated
                 self.con.execute("""
                     INSERT INTO details SELECT d.payee, ?, 'cap', 99, NULL, any_value(prorate(?, pr.days, pr.total)),
@@ -570,6 +588,54 @@ class _Run:
                 INSERT INTO details SELECT s.payee, ?, 'no quota' || ?, 0, {sign} {x}, 0, 0 FROM {source}
                 WHERE {no_quota}""", [c.id, suffix])
 
+    def _clawback(self, part: _Part) -> None:
+        """The period's returns inside the window, each reversing its original line at the rate originally
+        applied: the flat rate, the rate-table row of its product, or — for tiers — the payee's effective rate in
+        the original period (earned ÷ measure there, from the same plan on the same inputs)."""
+        c = part.component
+        self._lines_table(part, returns=True)
+        rate = c.rate
+        if rate.flat is not None:
+            self.con.execute("""
+                INSERT INTO details SELECT payee, ?, 'clawback of returned lines', 97, sum(credit), ?, sum(credit) * ?
+                FROM cl SEMI JOIN in_payees p USING (payee) GROUP BY payee""", [c.id, rate.flat, rate.flat])
+            return
+        if rate.table is not None:
+            rows = self.con.execute(f"""
+                SELECT payee, {part.rule_sql} AS rule, sum(credit) FROM cl c SEMI JOIN in_payees p USING (payee)
+                GROUP BY ALL ORDER BY 1, 2""", part.rule_params).fetchall()
+            out = [(payee, c.id, f"clawback: {part.rules[i][0]}", 97, basis, part.rules[i][1], basis * part.rules[i][1])
+                   for payee, i, basis in rows]
+        else:
+            rows = self.con.execute("""
+                SELECT payee, original_date, sum(credit) FROM cl SEMI JOIN in_payees p USING (payee)
+                GROUP BY ALL ORDER BY 1, 2""").fetchall()
+            by_period: dict[str, dict[str, Decimal]] = {}
+            for payee, day, basis in rows:
+                code = self.calendar.period(self.period.kind, day).code
+                by_period.setdefault(code, {})
+                by_period[code][payee] = by_period[code].get(payee, Decimal(0)) + Decimal(basis)
+            out = []
+            for code, bases in sorted(by_period.items()):
+                rates = self._effective_rates(part, self.calendar.parse(code), set(bases))
+                for payee, basis in sorted(bases.items()):
+                    r = rates.get(payee, Decimal(0))
+                    out.append((payee, c.id, f"clawback of {code} sales", 97, basis, r, basis * r))
+        if out:
+            self.con.executemany("INSERT INTO details VALUES (?, ?, ?, ?, ?, ?, ?)", out)
+
+    def _effective_rates(self, part: _Part, period: Period, payees: set[str]) -> dict[str, Decimal]:
+        """Per payee, what the component paid per unit of measure in ``period`` (earned ÷ measure, unrounded),
+        computed again from the same plan and inputs — the rate originally applied to a returned line."""
+        c = part.component
+        original = c.model_copy(update={"clawback": None})
+        plan = self.plan.model_copy(update={"components": [original], "effective_from": period.start,
+                                            "effective_to": None})
+        result = calculate(plan, self.inputs, period, self.calendar, with_credits=False)
+        return {row["payee"]: (row["earned"] / row["measure"]).quantize(Decimal("1E-12"))
+                for row in result.payouts.to_pylist()
+                if row["payee"] in payees and row["measure"] and row["measure"] > 0}
+
     def _per_transaction(self, part: _Part) -> None:
         """Whole tiers walked per transaction: the window's lines in date order (then line id), each paid at the
         band its running total reaches; lines before the period were paid in their own periods. The gate looks at
@@ -682,18 +748,24 @@ class _Run:
     # -- lineage ---------------------------------------------------------------------------------------
     def _credit_rows(self, part: _Part) -> pa.Table:
         """Every credited line behind each payee's measure of a component (and the managers' roll-up rows)."""
-        self._lines_table(part)
-        return self.con.sql("""
-            SELECT cl.payee, $component AS component, cl.line_id, cl.seller, cl.level::INTEGER AS level,
-                   CAST(cl.credit AS DECIMAL(38,8)) AS credit
-            FROM cl SEMI JOIN in_payees p USING (payee)
-            ORDER BY cl.payee, cl.line_id, cl.level, cl.seller""",
-                            params={"component": part.component.id}).to_arrow_table()
+        tables = []
+        for returns in (False, True) if part.component.clawback is not None else (False,):
+            self._lines_table(part, returns=returns)
+            tables.append(self.con.sql("""
+                SELECT cl.payee, $component AS component, cl.line_id, cl.seller, cl.level::INTEGER AS level,
+                       CAST(cl.credit AS DECIMAL(38,8)) AS credit
+                FROM cl SEMI JOIN in_payees p USING (payee)
+                ORDER BY cl.payee, cl.line_id, cl.level, cl.seller""",
+                                       params={"component": part.component.id}).to_arrow_table())
+        table = pa.concat_tables(tables)
+        return table.sort_by([("payee", "ascending"), ("line_id", "ascending"), ("level", "ascending"),
+                              ("seller", "ascending")])
 
-    def _lines_table(self, part: _Part) -> None:
-        """Table ``cl``: the component's credited lines in its window, one row per payee and line, with the
-        managers' roll-up rows (seller: who sold it; level: how many managers up)."""
-        where, params = self._where(part, scan=False)
+    def _lines_table(self, part: _Part, *, returns: bool = False) -> None:
+        """Table ``cl``: the component's credited lines in its window (or, ``returns``, the period's clawed-back
+        returns), one row per payee and line, with the managers' roll-up rows (seller: who sold it; level: how
+        many managers up)."""
+        where, params = self._where(part, scan=False, returns=returns)
         if part.paid:  # one row per payment: the line it pays, on the payment's date
             amount, date, source = ("pay.amount * c.share", "pay.date",
                                     "in_payments pay JOIN in_credited c ON c.line_id = pay.line_id")
@@ -701,11 +773,12 @@ class _Run:
             amount, date, source = _AMOUNT[part.component.credit.type], "c.date", "in_credited c"
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE cl AS SELECT c.payee, c.payee AS seller, 0 AS level, c.line_id,
-                {date} AS date, {amount} AS credit
+                {date} AS date, {amount} AS credit, c.product, c.category, c.original_date
             FROM {source} WHERE {where}""", params)
         for level in range(1, part.component.credit.roll_up.levels + 1):
             self.con.execute("""
-                INSERT INTO cl SELECT h.manager, cl.seller, ?, cl.line_id, cl.date, cl.credit
+                INSERT INTO cl SELECT h.manager, cl.seller, ?, cl.line_id, cl.date, cl.credit, cl.product,
+                    cl.category, cl.original_date
                 FROM cl JOIN in_hierarchy h ON h.payee = cl.payee AND cl.date >= h.valid_from
                      AND (h.valid_to IS NULL OR cl.date < h.valid_to)
                 WHERE cl.level = ? AND h.manager IS NOT NULL""", [level, level - 1])

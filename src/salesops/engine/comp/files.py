@@ -9,7 +9,8 @@ Columns (names are case-insensitive; ``docs/plans.md`` shows examples):
 
 - transactions: ``line_id`` (or ``external_id``), ``date`` (YYYY-MM-DD), ``net_amount`` (or ``net``), ``credits``
   (``E101:60;E201:40``, or ``E101`` alone for 100 %) — required; ``customer``, ``product``, ``category``,
-  ``region``, ``segment``, ``quantity`` (default 1), ``cost`` (default 0) — optional. The same columns as the
+  ``region``, ``segment``, ``quantity`` (default 1), ``cost`` (default 0), ``original_line_id`` (or
+  ``original_external_id``: the line a return returns, for clawbacks) — optional. The same columns as the
   order-line import, with the product's category and the customer's region and segment written out.
 - payees: ``payee`` (the employee number used in credits), ``name``, and optionally ``manager`` (an undated
   reporting line), ``start`` and ``end`` (the first and last day in the plan: proration).
@@ -100,6 +101,7 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
     if problems:
         raise FileProblems(problems)
     line_id, net = _pick(cols, "line_id", "external_id"), _pick(cols, "net_amount", "net")
+    original = _pick(cols, "original_line_id", "original_external_id")
 
     def text(name: str) -> str:
         return f'coalesce("{name}", \'\')' if name in cols else "''"
@@ -113,7 +115,8 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
             {text('customer')} AS customer, {text('product')} AS product, {text('category')} AS category,
             {text('region')} AS region, {text('segment')} AS segment,
             {money(_pick(cols, 'quantity'), '1')} AS quantity_text, {money(net, '')} AS net_text,
-            {money(_pick(cols, 'cost'), '0')} AS cost_text, coalesce(credits, '') AS credits
+            {money(_pick(cols, 'cost'), '0')} AS cost_text, coalesce(credits, '') AS credits,
+            {f'nullif("{original}", {chr(39)}{chr(39)})' if original else 'NULL'} AS original_line_id
         FROM raw_tx""")
     checks = []
     for column, expr, places in (("quantity", "quantity_text", 4), (net, "net_text", 2), ("cost", "cost_text", 2)):
@@ -124,6 +127,9 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
             FROM tx WHERE try_cast({expr} AS DECIMAL(38,12)) IS NULL
                OR try_cast({expr} AS DECIMAL(38,12)) <> round(try_cast({expr} AS DECIMAL(38,12)), {places})""")
     checks.append("SELECT _row, 'date', date_text, 'not a date (YYYY-MM-DD)' FROM tx WHERE date IS NULL")
+    if original:
+        checks.append(f"""SELECT _row, '{original}', original_line_id, 'no such line in this file' FROM tx
+                          WHERE original_line_id IS NOT NULL AND original_line_id NOT IN (SELECT line_id FROM tx)""")
     checks.append(f"SELECT _row, '{line_id}', line_id, 'empty' FROM tx WHERE coalesce(line_id, '') = ''")
     checks.append(f"""SELECT _row, '{line_id}', line_id, 'the same line id is on row ' || first_row FROM (
             SELECT _row, line_id, min(_row) OVER (PARTITION BY line_id) AS first_row FROM tx) WHERE _row > first_row""")
@@ -177,8 +183,8 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
     lines = con.sql("""
         SELECT line_id, date, customer, product, category, region, segment,
                CAST(quantity_text AS DECIMAL(18,4)) AS quantity, CAST(net_text AS DECIMAL(18,2)) AS net,
-               CAST(cost_text AS DECIMAL(18,2)) AS cost
-        FROM tx ORDER BY _row""").to_arrow_table().cast(calc.LINE_SCHEMA)
+               CAST(cost_text AS DECIMAL(18,2)) AS cost, original_line_id
+        FROM tx ORDER BY _row""").to_arrow_table().cast(calc.RETURNS_LINE_SCHEMA)
     credits = con.sql("""SELECT line_id, payee, CAST(pct * 0.01 AS DECIMAL(9,6)) AS share FROM cr
                          ORDER BY _row, payee""").to_arrow_table().cast(calc.CREDIT_SCHEMA)
     name = "coalesce(name, '')" if "name" in pcols else "''"

@@ -223,6 +223,14 @@ class Cap(_Model):
         return self
 
 
+class Clawback(_Model):
+    """A return (a line with a negative amount that names its original line) dated within ``window_days`` of the
+    original reverses the original's earnings at the rate originally applied, in the period of the return;
+    partial returns proportionally. A return outside the window is not recovered. Returns count in no measure."""
+
+    window_days: int = Field(ge=1, le=3660)
+
+
 class Minimum(_Model):
     """The least the component pays a payee per period (prorated for a partial period), e.g. a guarantee."""
 
@@ -284,6 +292,7 @@ class Component(_Model):
     gate: Gate | None = None
     cap: Cap | None = None
     minimum: Minimum | None = None
+    clawback: Clawback | None = None
     spiff: Spiff | None = None
     bonus: Bonus | None = None
 
@@ -310,6 +319,9 @@ class Component(_Model):
                 self.window is not Window.PERIOD or self.gate or self.quota or (self.cap and self.cap.attainment)):
             raise ValueError("a rate table pays each line in its period: no window, quota, gate or attainment cap "
                              "(use flat or tiers for those)")
+        if self.clawback is not None and (self.rate is None or self.credit.recognise == "paid" or (
+                self.rate.tiers is not None and self.rate.tiers.accumulation == "per_transaction")):
+            raise ValueError("a clawback reverses a rate's earnings on booked lines (flat, table, or tiers on the total)")
         if self.cap is not None and self.cap.amount is not None and self.minimum is not None and (
                 self.minimum.amount > self.cap.amount):
             raise ValueError(f"the minimum {self.minimum.amount} is above the cap {self.cap.amount}")
