@@ -402,3 +402,49 @@ def test_a_partial_return_on_a_rate_table_reverses_its_rows_rate():
     assert payouts(result) == {("a", "c"): D("15.00"), ("b", "c"): D("15.00")}  # (500 − 200) × 5 %
     lineage = {(r["payee"], r["line_id"]): r["credit"] for r in result.credits.to_pylist()}
     assert lineage[("a", "R1")] == D("-200")  # the returned line is in the lineage too
+
+
+def draw_plan(draw: str) -> str:
+    return plan_with(f"    rate: {{flat: 0.1}}\n  - id: draw\n    draw: {draw}\n")
+
+
+def test_a_recoverable_draw_advances_the_shortfall_and_recovers_it_from_later_excess():
+    import pyarrow as pa
+
+    text = draw_plan("{amount: 5000, of: [c], recovery_rate: 0.5}")
+    # March: 20,000 sold → 2,000 earned, the draw advances 3,000 (balance 0 → 3,000)
+    march = calc.calculate(load_plan(text), one_sale("20000.00"), MARCH)
+    assert payouts(march) == {("alice", "c"): D("2000.00"), ("alice", "draw"): D("3000.00")}
+    assert march.balances.to_pylist() == [{"payee": "alice", "component": "draw", "opening": D(0),
+                                           "advanced": D(3000), "recovered": D(0), "closing": D(3000)}]
+    # April: 90,000 sold → 9,000 earned, 4,000 above the draw; half of it recovers 2,000 of the 3,000 owed
+    april_sale = inputs([line("L1", "2026-04-10", "90000.00")], [("L1", "alice", 100)], ["alice"])
+    balances = pa.Table.from_pylist([{"payee": "alice", "component": "draw", "balance": D("3000")}],
+                                    calc.BALANCE_SCHEMA)
+    data = calc.CompInputs(april_sale.credited, april_sale.payees, balances=balances)
+    april = calc.calculate(load_plan(text), data, FiscalCalendar().parse("2026-04"))
+    assert payouts(april) == {("alice", "c"): D("9000.00"), ("alice", "draw"): D("-2000.00")}
+    assert april.balances.to_pylist()[0]["closing"] == D(1000)
+
+
+def test_a_guarantee_tops_up_only_in_a_new_hires_first_months_and_is_never_recovered():
+    import pyarrow as pa
+
+    text = draw_plan("{amount: 5000, of: [c], recoverable: false, for_months: 3}")
+    sale = one_sale("20000.00")
+    hired = {"payee": "alice", "name": "alice", "start": dt.date(2026, 1, 1), "end": None}
+    data = calc.CompInputs(sale.credited, pa.Table.from_pylist([hired], calc.PAYEE_DATES_SCHEMA))
+    assert payouts(calc.calculate(load_plan(text), data, MARCH)) == {("alice", "c"): D("2000.00"),
+                                                                      ("alice", "draw"): D("3000.00")}
+    late = calc.CompInputs(sale.credited, pa.Table.from_pylist([{**hired, "start": dt.date(2025, 11, 1)}],
+                                                               calc.PAYEE_DATES_SCHEMA))
+    assert payouts(calc.calculate(load_plan(text), late, MARCH)) == {("alice", "c"): D("2000.00")}
+    result = calc.calculate(load_plan(text), data, MARCH)
+    assert result.balances.to_pylist()[0]["closing"] == D(0)  # a guarantee owes nothing
+
+
+def test_a_draw_must_name_other_components_of_the_plan():
+    from salesops.engine.comp.plan import PlanSchemaError
+
+    with pytest.raises(PlanSchemaError, match="draw draw: of names components of this plan other than draws"):
+        load_plan(draw_plan("{amount: 5000, of: [nothing]}"))

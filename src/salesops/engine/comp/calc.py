@@ -63,6 +63,11 @@ PAYEE_DATES_SCHEMA = pa.schema([*PAYEE_SCHEMA, ("start", pa.date32()), ("end", p
 SCORE_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("period", pa.string()),
                           ("score", pa.decimal128(9, 4))])
 PAYMENT_SCHEMA = pa.schema([("line_id", pa.string()), ("date", pa.date32()), ("amount", MONEY)])
+# draws: the recoverable balance each payee owes at the start of the period (the closing balance of the last run)
+BALANCE_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("balance", MONEY)])
+BALANCE_OUT_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()),
+                                *[(name, pa.decimal128(38, 2)) for name in ("opening", "advanced", "recovered",
+                                                                            "closing")]])
 
 
 # a return line names the line it returns (``original_line_id``, optional); credited rows carry its date too
@@ -84,11 +89,12 @@ class CompInputs:
     quotas: pa.Table = field(default_factory=lambda: QUOTA_SCHEMA.empty_table())
     scores: pa.Table = field(default_factory=lambda: SCORE_SCHEMA.empty_table())  # MBO scores (0.8 = 80 %)
     payments: pa.Table = field(default_factory=lambda: PAYMENT_SCHEMA.empty_table())  # for recognise: paid
+    balances: pa.Table = field(default_factory=lambda: BALANCE_SCHEMA.empty_table())  # draw balances
 
     @classmethod
     def from_lines(cls, lines: pa.Table, credits: pa.Table, payees: pa.Table, hierarchy: pa.Table | None = None,
                    quotas: pa.Table | None = None, scores: pa.Table | None = None,
-                   payments: pa.Table | None = None) -> CompInputs:
+                   payments: pa.Table | None = None, balances: pa.Table | None = None) -> CompInputs:
         """Join order lines (``LINE_SCHEMA``) with their credits (``CREDIT_SCHEMA``), once; refused (every line
         named, up to 50) when a line's shares do not add up to 100 % or a credit names no known line."""
         con = duckdb.connect()
@@ -111,7 +117,8 @@ class CompInputs:
         return cls(credited, payees, hierarchy if hierarchy is not None else HIERARCHY_SCHEMA.empty_table(),
                    quotas if quotas is not None else QUOTA_SCHEMA.empty_table(),
                    scores if scores is not None else SCORE_SCHEMA.empty_table(),
-                   payments if payments is not None else PAYMENT_SCHEMA.empty_table())
+                   payments if payments is not None else PAYMENT_SCHEMA.empty_table(),
+                   balances if balances is not None else BALANCE_SCHEMA.empty_table())
 
 
 CODE_COLUMNS = ("payee", "product", "category", "region", "segment", "customer")
@@ -142,6 +149,7 @@ class CompResult:
     payouts: pa.Table  # payee, component, measure, quota, attainment, earned (unrounded), amount (rounded)
     details: pa.Table  # payee, component, rule, band, basis, rate, earned: the rows each payout adds up
     credits: pa.Table  # payee, component, line_id, seller, level, credit: the lines behind each measure
+    balances: pa.Table = field(default_factory=lambda: BALANCE_OUT_SCHEMA.empty_table())  # draws, per payee
 
 
 # Exact decimals throughout; ``attainment`` is measure ÷ quota to 4 decimals (1.3000 = 130 %), rounded half up;
@@ -165,7 +173,7 @@ def calculate(plan: CompPlan, inputs: CompInputs, period: Period, calendar: Fisc
     try:
         con.execute("SET threads TO 2")
         _check_effective(plan, period)
-        for name in ("credited", "hierarchy", "quotas", "scores", "payments"):
+        for name in ("credited", "hierarchy", "quotas", "scores", "payments", "balances"):
             con.register(f"in_{name}", getattr(inputs, name))
         con.register("in_payees", _with_dates(inputs.payees))
         return _Run(con, plan, period, calendar, inputs).result(with_credits)
@@ -296,7 +304,7 @@ class _Run:
             part.rule_params = rule_params
             part.rules.append(("default" if table.default is not None else "no rate", table.default or Decimal(0)))
             part.values.append((part.col("v"), f"CASE WHEN {where} THEN {amount} END", params))
-        else:
+        elif c.draw is None and (c.bonus is None or c.bonus.mbo_target is None):  # draws and MBO read no lines
             part.values.append((part.col("v"), f"CASE WHEN {where} THEN {amount} END", params))
         return part
 
@@ -424,8 +432,14 @@ class _Run:
                             basis DECIMAL(38,8), rate DECIMAL(38,12), earned DECIMAL(38,18))""")
         self.con.execute("""CREATE TEMP TABLE measures (payee VARCHAR, component VARCHAR, measure DECIMAL(38,8),
                             quota DECIMAL(18,2))""")
-        for part in self.parts:
+        self.con.execute("""CREATE TEMP TABLE balances (payee VARCHAR, component VARCHAR, opening DECIMAL(38,2),
+                            advanced DECIMAL(38,2), recovered DECIMAL(38,2), closing DECIMAL(38,2))""")
+        # draws last: they top up what the other components paid
+        for part in sorted(self.parts, key=lambda p: p.component.draw is not None):
             c = part.component
+            if c.draw is not None:
+                self._draw(part)
+                continue
             if c.spiff is not None:
                 self._spiff(part)
             elif c.bonus is not None and c.bonus.mbo_target is not None:
@@ -466,9 +480,51 @@ class _Run:
         details = self.con.sql("""
             SELECT payee, component, rule, band, basis, rate, earned
             FROM details ORDER BY payee, component, band, rule""").to_arrow_table()
-        credits = (pa.concat_tables([self._credit_rows(p).cast(CREDITS_OUT_SCHEMA) for p in self.parts])
-                   if with_credits else _empty_credits())
-        return CompResult(payouts.cast(PAYOUT_SCHEMA), details.cast(DETAIL_SCHEMA), credits)
+        credits = (pa.concat_tables([self._credit_rows(p).cast(CREDITS_OUT_SCHEMA) for p in self.parts
+                                     if p.component.draw is None]) if with_credits else _empty_credits())
+        balances = self.con.sql("SELECT * FROM balances ORDER BY payee, component").to_arrow_table().cast(
+            BALANCE_OUT_SCHEMA)
+        return CompResult(payouts.cast(PAYOUT_SCHEMA), details.cast(DETAIL_SCHEMA), credits, balances)
+
+    def _draw(self, part: _Part) -> None:
+        """The draw against the rounded payouts of the components it names: an advance (or a guarantee's
+        top-up) when they fall short of the draw, a recovery from the excess when they exceed it and a balance is
+        owed; the balances table says where each payee stands."""
+        c, d = part.component, part.component.draw
+        policy = f"round_{self.plan.rounding.value}"
+        eligible = "true"
+        params: list = []
+        if d.for_months is not None:
+            eligible = "p.start IS NOT NULL AND CAST(? AS DATE) < p.start + to_months(?)"
+            params = [self.period.start, d.for_months]
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE dr AS
+            SELECT p.payee, prorate(?, pr.days, pr.total) AS draw, coalesce(e.paid, 0) AS paid,
+                   coalesce(b.balance, 0) AS opening
+            FROM in_payees p JOIN pr USING (payee)
+            LEFT JOIN (SELECT payee, sum(paid) AS paid FROM (
+                SELECT payee, component, {policy}(sum(earned)) AS paid FROM details
+                WHERE component IN ({', '.join('?' * len(d.of))}) GROUP BY ALL) GROUP BY payee) e USING (payee)
+            LEFT JOIN in_balances b ON b.payee = p.payee AND b.component = ?
+            WHERE pr.days > 0 AND {eligible}""", [d.amount, *d.of, c.id, *params])
+        rule = "draw: advance" if d.recoverable else "guarantee: top-up"
+        self.con.execute("""
+            INSERT INTO details SELECT payee, ?, ?, 0, paid, draw, draw - paid FROM dr WHERE paid < draw""",
+                         [c.id, rule])
+        if d.recoverable:
+            self.con.execute("""
+                INSERT INTO details SELECT payee, ?, 'draw: recovery', 1, paid - draw, ?,
+                    -least(opening, round_down((paid - draw) * ?))
+                FROM dr WHERE paid > draw AND opening > 0""", [c.id, d.recovery_rate, d.recovery_rate])
+        self.con.execute("""
+            INSERT INTO balances
+            SELECT dr.payee, ? AS component, dr.opening,
+                   CASE WHEN ? AND paid < draw THEN draw - paid ELSE 0 END AS advanced,
+                   CASE WHEN ? AND paid > draw AND opening > 0 THEN least(opening, round_down((paid - draw) * ?))
+                        ELSE 0 END AS recovered,
+                   0 AS closing
+            FROM dr""", [c.id, d.recoverable, d.recoverable, d.recovery_rate])
+        self.con.execute("UPDATE balances SET closing = opening + advanced - recovered WHERE component = ?", [c.id])
 
     def _measure_rules(self, part: _Part) -> None:
         c, v = part.component, part.col("v")

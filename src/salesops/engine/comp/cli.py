@@ -2,10 +2,10 @@
 
 - ``salesops comp check PLAN.yaml``: validate a plan; every problem with its path and line; exit 1 if any.
 - ``salesops comp calc --plan PLAN.yaml --transactions FILE --payees FILE [--quotas FILE] [--hierarchy FILE]
-  [--scores FILE] [--payments FILE] --period 2026-03 --out DIR``: run the plan and write ``payouts.csv`` (one row per payee and component: the
+  [--scores FILE] [--payments FILE] [--balances FILE] --period 2026-03 --out DIR``: run the plan and write ``payouts.csv`` (one row per payee and component: the
   amount and its lineage — plan, version, period, measure, quota, attainment, the rules that paid), ``details.csv``
   (the rows each payout adds up), ``credits.csv`` (every credited order line behind each measure) and
-  ``statements/<payee>.txt``.
+  ``statements/<payee>.txt``, and ``balances.csv`` when the plan has a draw (the next period's ``--balances``).
 - ``salesops comp bench``: the speed figures (see :mod:`salesops.engine.comp.bench`).
 
 Like ``salesops targets``, it runs before Django is set up. Output CSV is UTF-8 with BOM (Excel shows Chinese
@@ -53,7 +53,8 @@ def calc_command(args: argparse.Namespace) -> int:
         if period.kind.value not in ("month", "quarter"):
             raise ValueError(f"--period {args.period}: a payout period is a month (2026-03) or a quarter (2026-Q1)")
         inputs = files.read_inputs(*(Path(name) if name else None for name in (
-            args.transactions, args.payees, args.quotas, args.hierarchy, args.scores, args.payments)))
+            args.transactions, args.payees, args.quotas, args.hierarchy, args.scores, args.payments,
+            args.balances)))
         result = calc.calculate(plan, inputs, period, calendar)
     except (PlanSchemaError, files.FileProblems, calc.InputError) as error:
         for problem in error.problems:
@@ -90,6 +91,8 @@ def write_results(out: Path, plan, period_code: str, inputs: calc.CompInputs, re
                              row["attainment"], rules])
     _write_table(out / "details.csv", result.details)
     _write_table(out / "credits.csv", result.credits)
+    if result.balances.num_rows:
+        _write_table(out / "balances.csv", result.balances)
     lines_of: dict[tuple[str, str], int] = {}
     for payee, component in zip(result.credits.column("payee").to_pylist(),
                                  result.credits.column("component").to_pylist(), strict=True):
@@ -158,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hierarchy", help="dated reporting lines: payee, manager, valid_from, valid_to")
     p.add_argument("--scores", help="MBO scores: payee, component, period, score")
     p.add_argument("--payments", help="payments for recognise: paid: line_id, date, amount")
+    p.add_argument("--balances", help="draw balances at the start of the period (the last run's balances.csv)")
     p.add_argument("--period", required=True, help="2026-03 or 2026-Q1")
     p.add_argument("--fiscal-year-start", type=int, default=1, help="first month of the fiscal year (1)")
     p.add_argument("--out", required=True, help="folder for payouts.csv, details.csv, credits.csv, statements/")

@@ -19,6 +19,8 @@ Columns (names are case-insensitive; ``docs/plans.md`` shows examples):
   ``quota``.
 - scores (optional, MBO): ``payee``, ``component``, ``period``, ``score`` (0.85 = 85 %).
 - payments (optional, ``recognise: paid``): ``line_id`` (the order line paid), ``date``, ``amount``.
+- balances (optional, draws): ``payee``, ``component``, ``balance`` — the closing balances of the last run (the
+  ``balances.csv`` it wrote can be passed as it is).
 """
 
 # SQL here is built from our own constants and from the files' column names, which are quoted as identifiers
@@ -78,11 +80,12 @@ def _problems(con, sql: str, what: str) -> list[str]:
 
 
 def read_inputs(transactions: Path, payees: Path, quotas: Path | None = None, hierarchy: Path | None = None,
-                scores: Path | None = None, payments: Path | None = None) -> calc.CompInputs:
+                scores: Path | None = None, payments: Path | None = None,
+                balances: Path | None = None) -> calc.CompInputs:
     """The files as engine inputs; :class:`FileProblems` lists every bad row (up to ``MAX_LISTED``)."""
     con = duckdb.connect()
     try:
-        return _read(con, transactions, payees, quotas, hierarchy, scores, payments)
+        return _read(con, transactions, payees, quotas, hierarchy, scores, payments, balances)
     finally:
         con.close()
 
@@ -92,7 +95,7 @@ def _need(columns: list[str], file: str, *groups: tuple[str, ...]) -> list[str]:
 
 
 def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy: Path | None,
-          scores: Path | None = None, payments: Path | None = None) -> calc.CompInputs:
+          scores: Path | None = None, payments: Path | None = None, balances: Path | None = None) -> calc.CompInputs:
     tx, pay = transactions.name, payees.name
     cols = _source(con, transactions, "tx")
     pcols = _source(con, payees, "payees")
@@ -177,6 +180,7 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
                               pay)
     score_sql = _scores(con, scores, problems)
     payment_sql = _payments(con, payments, problems)
+    balance_sql = _balances(con, balances, problems)
     if problems:
         raise FileProblems(problems[:MAX_LISTED] + ([f"… and {len(problems) - MAX_LISTED} more"]
                                                     if len(problems) > MAX_LISTED else []))
@@ -197,7 +201,33 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
         hierarchy=con.sql(hierarchy_sql).to_arrow_table().cast(calc.HIERARCHY_SCHEMA),
         quotas=con.sql(quota_sql).to_arrow_table().cast(calc.QUOTA_SCHEMA),
         scores=con.sql(score_sql).to_arrow_table().cast(calc.SCORE_SCHEMA),
-        payments=con.sql(payment_sql).to_arrow_table().cast(calc.PAYMENT_SCHEMA))
+        payments=con.sql(payment_sql).to_arrow_table().cast(calc.PAYMENT_SCHEMA),
+        balances=con.sql(balance_sql).to_arrow_table().cast(calc.BALANCE_SCHEMA))
+
+
+def _balances(con, balances: Path | None, problems: list[str]) -> str:
+    """Draw balances at the start of the period: payee, component, balance (what the payee owes; the closing
+    balance of the last run, ``balances.csv``)."""
+    empty = "SELECT NULL::VARCHAR AS payee, NULL::VARCHAR AS component, NULL::DECIMAL(18,2) AS balance WHERE false"
+    if balances is None:
+        return empty
+    cols = _source(con, balances, "balances")
+    missing = _need(cols, balances.name, ("payee",), ("component",), ("balance", "closing"))
+    if missing:
+        problems += missing
+        return empty
+    column = _pick(cols, "balance", "closing")
+    problems += _problems(con, f"""
+        SELECT _row, '{column}', "{column}", CASE WHEN try_cast("{column}" AS DECIMAL(38,12)) IS NULL
+            THEN 'not a number' WHEN try_cast("{column}" AS DECIMAL(38,12)) < 0 THEN 'negative'
+            ELSE 'more than 2 decimals' END
+        FROM raw_balances WHERE try_cast("{column}" AS DECIMAL(38,12)) IS NULL
+           OR try_cast("{column}" AS DECIMAL(38,12)) < 0
+           OR try_cast("{column}" AS DECIMAL(38,12)) <> round(try_cast("{column}" AS DECIMAL(38,12)), 2)
+        UNION ALL SELECT _row, 'payee', payee, 'no such payee' FROM raw_balances
+            WHERE payee NOT IN (SELECT payee FROM raw_payees)
+        ORDER BY 1 LIMIT {MAX_LISTED}""", balances.name)
+    return f'SELECT payee, component, CAST("{column}" AS DECIMAL(18,2)) AS balance FROM raw_balances ORDER BY _row'
 
 
 def _dates(con, table: str, file: str, columns: list[str]) -> list[str]:

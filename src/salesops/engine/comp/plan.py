@@ -282,6 +282,26 @@ class Bonus(_Model):
         return self
 
 
+class Draw(_Model):
+    """A draw (预支) against the earnings of other components (``of``): a payee who earns less than ``amount`` in a
+    period (prorated for a partial one) is paid the difference. ``recoverable: true`` makes it an advance: it is
+    added to the payee's draw balance and recovered from later periods' earnings above the draw, at most
+    ``recovery_rate`` of that excess each period (1 = all of it). ``recoverable: false`` is a guarantee, never
+    recovered. ``for_months`` limits it to a payee's first N months from their start date (a ramping new hire)."""
+
+    amount: Amount
+    of: list[str] = Field(min_length=1)
+    recoverable: bool = True
+    recovery_rate: NonNegative = Decimal(1)
+    for_months: int | None = Field(None, ge=1, le=120)
+
+    @model_validator(mode="after")
+    def _check(self) -> Draw:
+        if self.recovery_rate > 1:
+            raise ValueError("recovery_rate is a share of the excess earnings: at most 1")
+        return self
+
+
 class Component(_Model):
     id: str
     name: str = ""
@@ -295,6 +315,7 @@ class Component(_Model):
     clawback: Clawback | None = None
     spiff: Spiff | None = None
     bonus: Bonus | None = None
+    draw: Draw | None = None
 
     @field_validator("id")
     @classmethod
@@ -305,9 +326,12 @@ class Component(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Component:
-        kinds = [name for name in ("rate", "spiff", "bonus") if getattr(self, name) is not None]
+        kinds = [name for name in ("rate", "spiff", "bonus", "draw") if getattr(self, name) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"give exactly one of rate, spiff or bonus (got {', '.join(kinds) or 'none'})")
+            raise ValueError(f"give exactly one of rate, spiff, bonus or draw (got {', '.join(kinds) or 'none'})")
+        if self.draw is not None and (self.gate or self.cap or self.quota or self.minimum or self.clawback
+                                      or self.window is not Window.PERIOD):
+            raise ValueError("a draw tops up other components: no quota, gate, cap, minimum, clawback or window")
         needs_quota = (self.rate is not None and self.rate.tiers is not None and self.rate.tiers.on == "attainment"
                        ) or self.gate is not None or (self.cap is not None and self.cap.attainment is not None) or (
                            self.bonus is not None and bool(self.bonus.milestones))
@@ -349,6 +373,13 @@ class CompPlan(_Model):
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
             raise ValueError(f"component ids must be unique: {', '.join(twice)}")
+        for c in self.components:
+            if c.draw is not None:
+                unknown = [i for i in c.draw.of if i not in ids or i == c.id]
+                drawn = [i for i in c.draw.of if i in ids and self.component(i).draw is not None]
+                if unknown or drawn:
+                    raise ValueError(f"draw {c.id}: of names components of this plan other than draws "
+                                     f"(not {', '.join(unknown + drawn)})")
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise ValueError(f"effective_to {self.effective_to} is before effective_from {self.effective_from}")
         return self
