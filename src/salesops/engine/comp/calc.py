@@ -306,6 +306,12 @@ class _Run:
             part.values.append((part.col("v"), f"CASE WHEN {where} THEN {amount} END", params))
         elif c.draw is None and (c.bonus is None or c.bonus.mbo_target is None):  # draws and MBO read no lines
             part.values.append((part.col("v"), f"CASE WHEN {where} THEN {amount} END", params))
+        if c.multipliers:  # the figures a multiplier's formula may use
+            net = "pay.amount * c.share" if part.paid else "c.net * c.share"
+            margin = "NULL" if part.paid else "(c.net - c.cost) * c.share"
+            for name, sql in (("net", net), ("margin", margin), ("units", "c.quantity * c.share"),
+                              ("lines", "c.share")):
+                part.values.append((part.col(f"f_{name}"), f"CASE WHEN {where} THEN {sql} END", params))
         return part
 
     def _where(self, part: _Part, *, scan: bool = True, returns: bool = False) -> tuple[str, list]:
@@ -448,6 +454,8 @@ class _Run:
                 self._table(part)
             else:
                 self._measure_rules(part)
+            if c.multipliers:
+                self._multipliers(part)
             if c.minimum is not None:  # a minimum (prorated) lifts the payout of every payee of the run
                 self.con.execute("""
                     INSERT INTO details SELECT p.payee, ?, 'minimum', 98, NULL, prorate(?, pr.days, pr.total),
@@ -485,6 +493,43 @@ class _Run:
         balances = self.con.sql("SELECT * FROM balances ORDER BY payee, component").to_arrow_table().cast(
             BALANCE_OUT_SCHEMA)
         return CompResult(payouts.cast(PAYOUT_SCHEMA), details.cast(DETAIL_SCHEMA), credits, balances)
+
+    def _multipliers(self, part: _Part) -> None:
+        """Per payee (thousands, not transactions): evaluate each multiplier's formula on the component's figures
+        and scale what it earned; one detail row per multiplier that holds, with the amount it adds or takes."""
+        from salesops.engine.comp.formula import Formula
+
+        c = part.component
+        formulas = [(Formula(m.when), m) for m in c.multipliers]
+        f = {name: part.col(f"f_{name}") for name in ("net", "margin", "units", "lines")}
+        rows = self.con.execute(f"""
+            SELECT d.payee, sum(d.earned), any_value(q.measure), any_value(q.quota),
+                   any_value(m.{f['net']}), any_value(m.{f['margin']}), any_value(m.{f['units']}),
+                   any_value(m.{f['lines']})
+            FROM details d LEFT JOIN measures q ON q.payee = d.payee AND q.component = d.component
+            LEFT JOIN m ON m.payee = d.payee
+            WHERE d.component = ? GROUP BY d.payee ORDER BY d.payee""", [c.id]).fetchall()
+        out = []
+        for payee, earned, measure, quota, net, margin, units, lines in rows:
+            zero = Decimal(0)
+            measure, quota = Decimal(measure or 0), Decimal(quota or 0)
+            net, margin = Decimal(net or 0), Decimal(margin or 0)
+            values = {"measure": measure, "quota": quota, "attainment": measure / quota if quota else zero,
+                      "net": net, "margin": margin, "margin_rate": margin / net if net else zero,
+                      "units": Decimal(units or 0), "lines": Decimal(lines or 0), "earned": Decimal(earned)}
+            current = Decimal(earned)
+            for formula, multiplier in formulas:
+                holds = formula.evaluate(values)
+                if not isinstance(holds, bool):
+                    raise InputError([f"component {c.id}: multiplier {multiplier.when!r} gives a number, not "
+                                      "a condition (true/false)"])
+                if holds:
+                    change = current * (multiplier.factor - 1)
+                    out.append((payee, c.id, f"multiplier ×{multiplier.factor.normalize():f} ({multiplier.when})", 96,
+                                current, multiplier.factor, change))
+                    current += change
+        if out:
+            self.con.executemany("INSERT INTO details VALUES (?, ?, ?, ?, ?, ?, ?)", out)
 
     def _draw(self, part: _Part) -> None:
         """The draw against the rounded payouts of the components it names: an advance (or a guarantee's

@@ -231,6 +231,26 @@ class Clawback(_Model):
     window_days: int = Field(ge=1, le=3660)
 
 
+class Multiplier(_Model):
+    """An accelerator or decelerator: when the formula ``when`` holds for a payee (e.g. ``margin_rate < 0.2``),
+    the component's earnings are multiplied by ``factor`` (0.8 slows, 1.2 speeds up). Every multiplier that holds
+    applies, one after another. The names a formula can use are in ``engine.comp.formula.NAMES``."""
+
+    when: str
+    factor: NonNegative
+
+    @field_validator("when")
+    @classmethod
+    def _formula(cls, value: str) -> str:
+        from salesops.engine.comp.formula import Formula, FormulaError
+
+        try:
+            Formula(value)
+        except FormulaError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+
 class Minimum(_Model):
     """The least the component pays a payee per period (prorated for a partial period), e.g. a guarantee."""
 
@@ -311,6 +331,7 @@ class Component(_Model):
     rate: Rate | None = None
     gate: Gate | None = None
     cap: Cap | None = None
+    multipliers: list[Multiplier] = []
     minimum: Minimum | None = None
     clawback: Clawback | None = None
     spiff: Spiff | None = None
@@ -329,6 +350,8 @@ class Component(_Model):
         kinds = [name for name in ("rate", "spiff", "bonus", "draw") if getattr(self, name) is not None]
         if len(kinds) != 1:
             raise ValueError(f"give exactly one of rate, spiff, bonus or draw (got {', '.join(kinds) or 'none'})")
+        if self.multipliers and self.rate is None:
+            raise ValueError("multipliers scale a rate's earnings: give them with flat, table or tiers")
         if self.draw is not None and (self.gate or self.cap or self.quota or self.minimum or self.clawback
                                       or self.window is not Window.PERIOD):
             raise ValueError("a draw tops up other components: no quota, gate, cap, minimum, clawback or window")
