@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "salesops.org",
     "salesops.imports",
     "salesops.targets",
+    "salesops.incentives",
     "salesops.web",
 ]
 

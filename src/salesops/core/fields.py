@@ -53,3 +53,28 @@ class MoneyField(models.DecimalField):
 def money(value) -> Decimal:
     """Round an amount to the minor unit with the default policy, for storage."""
     return round_money(value)
+
+
+class ExactDecimalField(models.CharField):
+    """A Decimal of any scale stored as its exact text (``1300000.00000000``): the unrounded figures of a
+    calculation (measures, rates, earnings before the one rounding) must survive SQLite, whose NUMERIC affinity
+    would turn them into floats. Compare and sum them in Python, not in SQL."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 80)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None or value == "" else Decimal(value)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, Decimal):
+            return value
+        return Decimal(str(value)) if str(value) != "" else None
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError(f"{self.name}: refusing the float {value!r}; pass a Decimal or a string")
+        return f"{Decimal(value):f}"

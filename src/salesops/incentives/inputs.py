@@ -1,0 +1,106 @@
+"""The organisation's data as the compensation engine's inputs (``salesops.engine.comp.calc.CompInputs``).
+
+Role in the flow: a calculation run asks :func:`build_inputs` for what a plan version needs in a payout period;
+the engine then computes payouts without touching the database. The mapping:
+
+- lines: the order lines dated from the earliest window start of the plan's components (less the longest
+  clawback window) to the period's end, and the original lines of the returns among them; a line's codes are
+  its customer's external id, its product's SKU and category code, its customer's region and segment codes;
+- credits: every salesperson credited on those lines, with their split share (``split_pct`` ÷ 100, exact);
+- payees: the salespeople assigned to the plan during the period, in the plan from the later of their assignment
+  start and hire date to the earlier of their assignment end and leave date (what proration reads);
+- hierarchy: every dated assignment with a manager (``end_date`` inclusive becomes an exclusive ``valid_to``);
+- quotas and payments as stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+
+import pyarrow as pa
+from django.db.models import Q
+
+from salesops.engine.comp import calc
+from salesops.engine.comp.plan import CompPlan as PlanDocument
+from salesops.engine.comp.plan import Window
+from salesops.engine.periods import FiscalCalendar, Period, PeriodKind
+from salesops.incentives.models import CompPlan, PlanAssignment, Quota
+from salesops.org.models import Assignment, OrderCredit, OrderLine, Payment
+
+HUNDRED = Decimal(100)
+
+
+def scan_start(document: PlanDocument, period: Period, calendar: FiscalCalendar) -> dt.date:
+    """The first day any component of the plan reads, clawback windows included."""
+    kinds = {Window.QUARTER: PeriodKind.QUARTER, Window.HALF: PeriodKind.HALF, Window.YEAR_TO_DATE: PeriodKind.YEAR}
+    starts = [calendar.period(kinds[c.window], period.start).start if c.window in kinds else period.start
+              for c in document.components]
+    claw = max((c.clawback.window_days for c in document.components if c.clawback is not None), default=0)
+    return min(starts) - dt.timedelta(days=claw)
+
+
+def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
+                 calendar: FiscalCalendar) -> calc.CompInputs:
+    start = scan_start(document, period, calendar)
+    lines = OrderLine.objects.filter(date__gte=start, date__lt=period.end)
+    originals = OrderLine.objects.filter(pk__in=lines.filter(original__isnull=False).values("original_id"))
+    fields = ("id", "external_id", "date", "customer__external_id", "product__sku", "product__category__code",
+              "customer__region__code", "customer__segment__code", "quantity", "net_amount", "cost",
+              "original__external_id")
+    rows = {r[0]: r for r in lines.values_list(*fields)} | {r[0]: r for r in originals.values_list(*fields)}
+    line_table = pa.Table.from_pylist([
+        {"line_id": ext, "date": day, "customer": customer or "", "product": sku or "", "category": category or "",
+         "region": region or "", "segment": segment or "", "quantity": Decimal(quantity), "net": net, "cost": cost,
+         "original_line_id": original}
+        for _pk, ext, day, customer, sku, category, region, segment, quantity, net, cost, original
+        in sorted(rows.values(), key=lambda r: r[1])], calc.RETURNS_LINE_SCHEMA)
+    credits = pa.Table.from_pylist([
+        {"line_id": ext, "payee": emp, "share": pct / HUNDRED}
+        for ext, emp, pct in OrderCredit.objects.filter(line_id__in=rows).order_by("line__external_id", "id")
+        .values_list("line__external_id", "salesperson__employee_no", "split_pct")], calc.CREDIT_SCHEMA)
+    last_day = period.end - dt.timedelta(days=1)
+    assigned = (PlanAssignment.objects.filter(plan=plan, start_date__lte=last_day)
+                .filter(Q(end_date__isnull=True) | Q(end_date__gte=period.start))
+                .select_related("salesperson").order_by("salesperson__employee_no", "start_date"))
+    payees = {}
+    for a in assigned:
+        person = a.salesperson
+        begin = max(a.start_date, person.hire_date)
+        ends = [d for d in (a.end_date, person.leave_date) if d is not None]
+        payees[person.employee_no] = {"payee": person.employee_no, "name": person.name, "start": begin,
+                                      "end": min(ends) if ends else None}
+    hierarchy = pa.Table.from_pylist([
+        {"payee": emp, "manager": manager, "valid_from": begin,
+         "valid_to": end + dt.timedelta(days=1) if end else None}
+        for emp, manager, begin, end in Assignment.objects.filter(manager__isnull=False)
+        .order_by("salesperson__employee_no", "start_date")
+        .values_list("salesperson__employee_no", "manager__employee_no", "start_date", "end_date")],
+        calc.HIERARCHY_SCHEMA)
+    quotas = pa.Table.from_pylist([
+        {"payee": emp, "component": component, "period": code, "quota": amount}
+        for emp, component, code, amount in Quota.objects.filter(plan=plan)
+        .order_by("salesperson__employee_no", "component", "period")
+        .values_list("salesperson__employee_no", "component", "period", "amount")], calc.QUOTA_SCHEMA)
+    payments = pa.Table.from_pylist([
+        {"line_id": ext, "date": day, "amount": amount}
+        for ext, day, amount in Payment.objects.filter(line_id__in=rows, date__lt=period.end)
+        .order_by("line__external_id", "date", "id").values_list("line__external_id", "date", "amount")],
+        calc.PAYMENT_SCHEMA)
+    return calc.CompInputs.from_lines(
+        line_table, credits, pa.Table.from_pylist(list(payees.values()), calc.PAYEE_DATES_SCHEMA),
+        hierarchy=hierarchy, quotas=quotas, payments=payments)
+
+
+def fingerprint(document: str, inputs: calc.CompInputs) -> str:
+    """SHA-256 of the plan document and every input table (Arrow IPC bytes): equal inputs, equal fingerprint."""
+    digest = hashlib.sha256(document.encode())
+    for name in ("credited", "payees", "hierarchy", "quotas", "scores", "payments", "balances"):
+        table: pa.Table = getattr(inputs, name)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        digest.update(name.encode())
+        digest.update(sink.getvalue().to_pybytes())
+    return digest.hexdigest()
