@@ -546,20 +546,13 @@ def _store(plan: TargetPlan, result: dec.Decomposition, months: dict, names: dic
     month_values = _month_values(result, months)
     old = {n.key: n for n in plan.nodes.all()}
     if set(old) == {"/".join(n.path) for n in result.nodes}:
-        changed = []
-        for node in result.nodes:
-            row = old["/".join(node.path)]
-            fields = _node_fields(node)
-            if any(getattr(row, f) != v for f, v in fields.items()):
-                for f, v in fields.items():
-                    setattr(row, f, v)
-                changed.append(row)
-        TargetNode.objects.bulk_update(changed, ["value", "exact", "weight", "method", "locked"], batch_size=500)
+        changed = _changed_rows(result, old)
+        _update_rows(TargetNode, _STORED_FIELDS, changed)
         ids = {row.pk: row.key for row in changed}
         stale = list(TargetMonth.objects.filter(node_id__in=ids))
         for m in stale:
             m.value = month_values[tuple(ids[m.node_id].split("/")) if ids[m.node_id] else ()][fy_months.index(m.month)]
-        TargetMonth.objects.bulk_update(stale, ["value"], batch_size=2000)
+        _update_rows(TargetMonth, ("value",), stale)
         return
     plan.nodes.all().delete()
     by_path: dict[tuple, TargetNode] = {}
@@ -588,14 +581,7 @@ def _store_within(plan: TargetPlan, within: str, result: dec.Decomposition, mont
     month_values = _month_values(result, months)
     rows = plan.nodes.filter(key__startswith=f"{within}/") if within else plan.nodes.exclude(key="")
     old = {n.key: n for n in rows.only("id", "key", *_STORED_FIELDS)}
-    changed = []
-    for node in result.nodes:
-        row = old["/".join(node.path)]
-        fields = _node_fields(node)
-        if any(getattr(row, f) != v for f, v in fields.items()):
-            for f, v in fields.items():
-                setattr(row, f, v)
-            changed.append(row)
+    changed = _changed_rows(result, old)
     _update_rows(TargetNode, _STORED_FIELDS, changed)
     ids = {row.pk: tuple(row.key.split("/")) for row in changed}
     stale = list(TargetMonth.objects.filter(node_id__in=ids))
@@ -614,6 +600,19 @@ def _store_within(plan: TargetPlan, within: str, result: dec.Decomposition, mont
     for m in moved:
         m.value += delta[m.month]
     _update_rows(TargetMonth, ("value",), stale + moved)
+
+
+def _changed_rows(result: dec.Decomposition, old: dict[str, TargetNode]) -> list[TargetNode]:
+    """The stored nodes (``old``, by key) whose computed fields differ from the result, updated in memory."""
+    changed = []
+    for node in result.nodes:
+        row = old["/".join(node.path)]
+        fields = _node_fields(node)
+        if any(getattr(row, f) != v for f, v in fields.items()):
+            for f, v in fields.items():
+                setattr(row, f, v)
+            changed.append(row)
+    return changed
 
 
 def _update_rows(model, fields: tuple[str, ...], rows: list) -> None:

@@ -484,63 +484,44 @@ def _key(request) -> str:
     return request.POST.get("key", "")
 
 
-@login_required
-@require_POST
-def node_lock(request, pk: int):
+def _editor_node_action(request, pk: int, run, form=None, field: str = "", missing=()):
+    """An editor's action on one node, answering with the table: ``run(node, value)`` returns the re-balance
+    warnings; with a ``form``, its ``field`` is validated first (an invalid or missing value names the node)."""
     plan, segments = _plan(request, pk)
     access.require(access.can_edit(request.user))
     node = access.access_node_by_key(request.user, plan, _key(request))
-    form = forms.LockForm(request.POST)
     errors, warnings = [], []
     before = _row_state(plan, node.key)
-    if not form.is_valid():
-        errors = [f"{node.name}: {m}" for m in form.errors.get("value", [_("Type a target.")])]
+    bound = form(request.POST) if form is not None else None
+    if bound is not None and not bound.is_valid():
+        errors = [f"{node.name}: {m}" for m in bound.errors.get(field, missing)]
     else:
         try:
-            warnings = services.node_lock(actor=request.user, node=node, value=form.cleaned_data["value"])
+            warnings = run(node, bound.cleaned_data[field] if bound is not None else None)
         except ValidationError as error:
             errors = _messages_of(error)
     return _tree_response(request, plan, segments, errors=errors, warnings=warnings, error_key=node.key, before=before)
 
 
-def _editor_node_action(request, pk: int, run):
-    """An editor's action on one node (``run(node)`` returns the re-balance warnings); answers with the table."""
-    plan, segments = _plan(request, pk)
-    access.require(access.can_edit(request.user))
-    node = access.access_node_by_key(request.user, plan, _key(request))
-    errors, warnings = [], []
-    before = _row_state(plan, node.key)
-    try:
-        warnings = run(node)
-    except ValidationError as error:
-        errors = _messages_of(error)
-    return _tree_response(request, plan, segments, errors=errors, warnings=warnings, error_key=node.key, before=before)
+@login_required
+@require_POST
+def node_lock(request, pk: int):
+    return _editor_node_action(request, pk, lambda node, value: services.node_lock(
+        actor=request.user, node=node, value=value), forms.LockForm, "value", [_("Type a target.")])
 
 
 @login_required
 @require_POST
 def node_unlock(request, pk: int):
-    return _editor_node_action(request, pk, lambda node: services.node_unlock(actor=request.user, node=node))
+    return _editor_node_action(request, pk, lambda node, _value: services.node_unlock(actor=request.user, node=node))
 
 
 @login_required
 @require_POST
 def node_manual(request, pk: int):
     """A typed value on a manual level; the level's untyped members share what is left."""
-    plan, segments = _plan(request, pk)
-    access.require(access.can_edit(request.user))
-    node = access.access_node_by_key(request.user, plan, _key(request))
-    form = forms.ManualForm(request.POST)
-    errors, warnings = [], []
-    before = _row_state(plan, node.key)
-    if not form.is_valid():
-        errors = [f"{node.name}: {m}" for m in form.errors.get("manual", [])]
-    else:
-        try:
-            warnings = services.node_set_manual(actor=request.user, node=node, value=form.cleaned_data["manual"])
-        except ValidationError as error:
-            errors = _messages_of(error)
-    return _tree_response(request, plan, segments, errors=errors, warnings=warnings, error_key=node.key, before=before)
+    return _editor_node_action(request, pk, lambda node, value: services.node_set_manual(
+        actor=request.user, node=node, value=value), forms.ManualForm, "manual")
 
 
 @login_required
@@ -568,7 +549,8 @@ def node_commit(request, pk: int):
 @login_required
 @require_POST
 def node_accept(request, pk: int):
-    return _editor_node_action(request, pk, lambda node: services.node_accept_commit(actor=request.user, node=node))
+    return _editor_node_action(request, pk, lambda node, _value: services.node_accept_commit(actor=request.user,
+                                                                                            node=node))
 
 
 # -- version diff -----------------------------------------------------------------------------------------

@@ -71,6 +71,16 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _bad_numbers(table: str, expr: str, label: str, places: int, *, negative: bool = False) -> str:
+    """SQL: the rows of ``table`` whose ``expr`` is not a number, is negative (unless allowed) or has more than
+    ``places`` decimals — as (row, column label, value, reason)."""
+    v = f"try_cast({expr} AS DECIMAL(38,12))"
+    sign, sign_where = ("", "") if negative else (f" WHEN {v} < 0 THEN 'negative'", f" OR {v} < 0")
+    return (f"SELECT _row, '{label}', {expr}, CASE WHEN {v} IS NULL THEN 'not a number'{sign} "
+            f"ELSE 'more than {places} decimals' END FROM {table} "
+            f"WHERE {v} IS NULL{sign_where} OR {v} <> round({v}, {places})")
+
+
 def _pick(columns: list[str], *names: str) -> str | None:
     return next((n for n in names if n in columns), None)
 
@@ -123,12 +133,7 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
         FROM raw_tx""")
     checks = []
     for column, expr, places in (("quantity", "quantity_text", 4), (net, "net_text", 2), ("cost", "cost_text", 2)):
-        checks.append(f"""
-            SELECT _row, '{column}', {expr}, CASE
-                WHEN try_cast({expr} AS DECIMAL(38,12)) IS NULL THEN 'not a number'
-                ELSE 'more than {places} decimals' END
-            FROM tx WHERE try_cast({expr} AS DECIMAL(38,12)) IS NULL
-               OR try_cast({expr} AS DECIMAL(38,12)) <> round(try_cast({expr} AS DECIMAL(38,12)), {places})""")
+        checks.append(_bad_numbers("tx", expr, column, places, negative=True))
     checks.append("SELECT _row, 'date', date_text, 'not a date (YYYY-MM-DD)' FROM tx WHERE date IS NULL")
     if original:
         checks.append(f"""SELECT _row, '{original}', original_line_id, 'no such line in this file' FROM tx
@@ -218,12 +223,7 @@ def _balances(con, balances: Path | None, problems: list[str]) -> str:
         return empty
     column = _pick(cols, "balance", "closing")
     problems += _problems(con, f"""
-        SELECT _row, '{column}', "{column}", CASE WHEN try_cast("{column}" AS DECIMAL(38,12)) IS NULL
-            THEN 'not a number' WHEN try_cast("{column}" AS DECIMAL(38,12)) < 0 THEN 'negative'
-            ELSE 'more than 2 decimals' END
-        FROM raw_balances WHERE try_cast("{column}" AS DECIMAL(38,12)) IS NULL
-           OR try_cast("{column}" AS DECIMAL(38,12)) < 0
-           OR try_cast("{column}" AS DECIMAL(38,12)) <> round(try_cast("{column}" AS DECIMAL(38,12)), 2)
+        {_bad_numbers("raw_balances", _quote(column), column, 2)}
         UNION ALL SELECT _row, 'payee', payee, 'no such payee' FROM raw_balances
             WHERE payee NOT IN (SELECT payee FROM raw_payees)
         ORDER BY 1 LIMIT {MAX_LISTED}""", balances.name)
@@ -249,11 +249,7 @@ def _scores(con, scores: Path | None, problems: list[str]) -> str:
         problems += missing
         return empty
     problems += _problems(con, f"""
-        SELECT _row, 'score', score, CASE WHEN try_cast(score AS DECIMAL(38,12)) IS NULL THEN 'not a number'
-                                         WHEN try_cast(score AS DECIMAL(38,12)) < 0 THEN 'negative'
-                                         ELSE 'more than 4 decimals' END
-        FROM raw_scores WHERE try_cast(score AS DECIMAL(38,12)) IS NULL OR try_cast(score AS DECIMAL(38,12)) < 0
-           OR try_cast(score AS DECIMAL(38,12)) <> round(try_cast(score AS DECIMAL(38,12)), 4)
+        {_bad_numbers("raw_scores", "score", "score", 4)}
         UNION ALL SELECT _row, 'payee', payee, 'no such payee' FROM raw_scores
             WHERE payee NOT IN (SELECT payee FROM raw_payees)
         UNION ALL SELECT _row, 'period', period, 'the same payee, component and period is on row ' || first_row
@@ -274,10 +270,7 @@ def _payments(con, payments: Path | None, problems: list[str]) -> str:
         problems += missing
         return empty
     problems += _problems(con, f"""
-        SELECT _row, 'amount', amount, CASE WHEN try_cast(amount AS DECIMAL(38,12)) IS NULL THEN 'not a number'
-                                           ELSE 'more than 2 decimals' END
-        FROM raw_payments WHERE try_cast(amount AS DECIMAL(38,12)) IS NULL
-           OR try_cast(amount AS DECIMAL(38,12)) <> round(try_cast(amount AS DECIMAL(38,12)), 2)
+        {_bad_numbers("raw_payments", "amount", "amount", 2, negative=True)}
         UNION ALL SELECT _row, 'date', date, 'not a date (YYYY-MM-DD)' FROM raw_payments
             WHERE try_strptime(date, '%Y-%m-%d') IS NULL
         UNION ALL SELECT _row, 'line_id', line_id, 'no such order line' FROM raw_payments
@@ -344,11 +337,7 @@ def _quotas(con, quotas: Path | None, problems: list[str]) -> str:
         problems += missing
         return _quotas(con, None, problems)
     problems += _problems(con, f"""
-        SELECT _row, 'quota', quota, CASE WHEN try_cast(quota AS DECIMAL(38,12)) IS NULL THEN 'not a number'
-                                         WHEN try_cast(quota AS DECIMAL(38,12)) < 0 THEN 'negative'
-                                         ELSE 'more than 2 decimals' END
-        FROM raw_quotas WHERE try_cast(quota AS DECIMAL(38,12)) IS NULL OR try_cast(quota AS DECIMAL(38,12)) < 0
-           OR try_cast(quota AS DECIMAL(38,12)) <> round(try_cast(quota AS DECIMAL(38,12)), 2)
+        {_bad_numbers("raw_quotas", "quota", "quota", 2)}
         UNION ALL SELECT _row, 'payee', payee, 'no such payee' FROM raw_quotas
             WHERE payee NOT IN (SELECT payee FROM raw_payees)
         UNION ALL SELECT _row, 'period', period, 'not a period code (2026-03, 2026-Q1, 2026-H1 or FY2026)'
