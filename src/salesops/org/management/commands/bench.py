@@ -294,9 +294,19 @@ def _wait_for(url: str, seconds: float) -> None:
 _EDIT_JS = """async () => {
   const rows = [...document.querySelectorAll('table.tree-grid tr[data-key]')].filter(r => !r.hidden
       && r.querySelector('.twisty.leaf') && !r.classList.contains('locked') && r.querySelector('input[name=value]'));
+  if (!rows.length) throw new Error('no unlocked leaf row on screen to edit');
   const input = rows[0].querySelector('input[name=value]');
-  const painted = new Promise(resolve => document.addEventListener('htmx:afterSwap',
-      () => requestAnimationFrame(() => setTimeout(resolve, 0)), {once: true}));
+  // htmx wires thousands of inputs when the page loads: edit one only once it is wired
+  await new Promise(resolve => { const t0 = performance.now(); (function wired() {
+    if (input['htmx-internal-data'] || performance.now() - t0 > 10000) resolve(); else setTimeout(wired, 20); })(); });
+  const painted = new Promise((resolve, reject) => {
+    document.addEventListener('htmx:afterSwap', () => requestAnimationFrame(() => setTimeout(resolve, 0)),
+                              {once: true});
+    for (const failure of ['htmx:responseError', 'htmx:sendError', 'htmx:timeout'])
+      document.addEventListener(failure, (e) => reject(new Error(failure + ' ' + (e.detail.xhr ? e.detail.xhr.status : ''))),
+                                {once: true});
+    setTimeout(() => reject(new Error('no answer within 30 s')), 30000);
+  });
   performance.clearResourceTimings();
   const started = performance.now();
   input.value = (Number(input.value) + 100).toFixed(2);
@@ -326,7 +336,8 @@ def _time_browser_locks(chromium: str, base: str, plan_pk: int, edits: int) -> d
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/")
             page.goto(f"{base}/targets/{plan_pk}/")
-            page.wait_for_selector("table.tree-grid")
+            # the table is in the page before its scripts run: wait until htmx and the tree script are ready
+            page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
             first, _server = page.evaluate(_EDIT_JS)
             timed = [page.evaluate(_EDIT_JS) for _i in range(edits)]
         finally:
