@@ -556,18 +556,25 @@ def _store(plan: TargetPlan, result: dec.Decomposition, months: dict, names: dic
         return
     plan.nodes.all().delete()
     by_path: dict[tuple, TargetNode] = {}
-    for node in result.nodes:  # depth first: parents before children
-        key = "/".join(node.path)
-        previous = old.get(key)
-        dim, _sep, member = node.key.partition(":")
-        by_path[node.path] = TargetNode.objects.create(
-            plan=plan, parent=by_path.get(node.path[:-1]) if node.path else None, key=key, level=node.level,
-            dimension=dim, member_id=int(member) if member else None,
-            name=names.get(node.key, plan.name) if node.path else plan.name, **_node_fields(node),
-            manual=previous.manual if previous else None,
-            commit=previous.commit if previous else None, commit_by=previous.commit_by if previous else None,
-            commit_note=previous.commit_note if previous else "",
-        )
+    levels: dict[int, list[dec.Node]] = {}
+    for node in result.nodes:  # depth first: parents before children, and so within each level
+        levels.setdefault(node.level, []).append(node)
+    for level in sorted(levels):  # one INSERT per level: the level above has its ids by then
+        rows = []
+        for node in levels[level]:
+            key = "/".join(node.path)
+            previous = old.get(key)
+            dim, _sep, member = node.key.partition(":")
+            rows.append(TargetNode(
+                plan=plan, parent=by_path.get(node.path[:-1]) if node.path else None, key=key, level=node.level,
+                dimension=dim, member_id=int(member) if member else None,
+                name=names.get(node.key, plan.name) if node.path else plan.name, **_node_fields(node),
+                manual=previous.manual if previous else None,
+                commit=previous.commit if previous else None, commit_by=previous.commit_by if previous else None,
+                commit_note=previous.commit_note if previous else "",
+            ))
+        for node, row in zip(levels[level], TargetNode.objects.bulk_create(rows, batch_size=500), strict=True):
+            by_path[node.path] = row
     TargetMonth.objects.bulk_create([
         TargetMonth(node=by_path[path], month=month, value=value)
         for path, values in month_values.items() for month, value in zip(fy_months, values, strict=True)
