@@ -39,7 +39,6 @@ import duckdb
 import pyarrow as pa
 
 from salesops.engine.comp.plan import Component, CompPlan, CreditType, TierMode, Window
-from salesops.engine.money import RoundingPolicy
 from salesops.engine.periods import FiscalCalendar, Period, PeriodKind
 
 CENT = Decimal("0.01")
@@ -222,8 +221,6 @@ def _check_inputs(con: duckdb.DuckDBPyConnection) -> None:
         raise InputError(problems)
 
 
-def round_amount(value: Decimal, policy: RoundingPolicy) -> Decimal:
-    return value.quantize(CENT, rounding=policy.decimal_mode)
 
 
 def text(value: Decimal | None) -> str:
@@ -916,9 +913,6 @@ def _interpolate(c: Component, measure: Decimal, quota) -> list[tuple]:
     return [(rule + " (interpolated)", i, x, rate, x * rate)]
 
 
-def _ratio(value: Decimal | None) -> Decimal | None:
-    """Attainment shown to 4 decimals (e.g. 1.3000 = 130%); the calculation itself uses the exact measure."""
-    return None if value is None else value.quantize(Decimal("0.0001"), rounding=RoundingPolicy.HALF_UP.decimal_mode)
 
 
 def _percent(value: Decimal) -> str:
@@ -945,9 +939,3 @@ def _band_of(x: Decimal, bands: list[tuple], boundary: str) -> int | None:
         if inside:
             return i
     return None
-
-
-def period_of(code: str, calendar: FiscalCalendar | None = None) -> Period:
-    """A payout period from its code (``2026-03`` or ``2026-Q1``)."""
-    return (calendar or FiscalCalendar()).parse(code)
-
