@@ -6,6 +6,7 @@ urlpatterns = [
     path("org/", include("salesops.org.urls")),
     path("imports/", include("salesops.imports.urls")),
     path("targets/", include("salesops.targets.urls")),
+    path("incentives/", include("salesops.incentives.urls")),
     path("api/", include("salesops.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -24,6 +24,7 @@ class NavItem:
 NAV = [
     NavItem("home", _("Home"), EVERYONE),
     NavItem("targets:plans", _("Targets"), SALES_DATA),
+    NavItem("incentives:statements", _("Statements"), SALES_DATA),
     NavItem("org:lines", _("Order lines"), SALES_DATA),
     NavItem("org:customers", _("Customers"), SALES_DATA),
     NavItem("org:people", _("People"), EVERYONE),
