@@ -75,7 +75,7 @@ def test_a_statement_explains_every_amount(world, run, client_for, rep_alice):
     # December: Alice's 600 of S1 on a 1,000 quota: 500 × 5 % + 100 × 10 % = 35.00
     html = client_for(rep_alice).get(statement_url(run, world.people["alice"])).content.decode()
     assert "销售提成: ¥35.00" in html and "2025 提成 version 1, period 2025-12" in html
-    assert "attainment 0%–50%" in html and "attainment 50%+" in html
+    assert "attainment 0%–50%" in html and "attainment 50% and above" in html
     assert "60.0%" in html  # attainment 600 / 1,000
 
 

@@ -9,6 +9,7 @@ from django.db.models import Count, Sum
 from django.template.response import TemplateResponse
 
 from salesops.incentives import access
+from salesops.incentives.rules import rule_text
 
 
 @login_required
@@ -30,7 +31,7 @@ def statement(request, run_id: int, person_id: int):
     for payout in payouts:
         component = components.get(payout.component)
         items.append({"payout": payout, "name": (component.name if component and component.name else payout.component),
-                      "details": list(payout.details.all())})
+                      "details": [(d, rule_text(d.rule)) for d in payout.details.all()]})
     total = sum((p.amount for p in payouts), Decimal(0))
     return TemplateResponse(request, "incentives/statement.html", {
         "run": run, "person": payouts[0].salesperson, "items": items, "total": total,
