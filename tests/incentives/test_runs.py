@@ -134,3 +134,18 @@ def test_the_command_stores_a_plan_and_runs_it(world, tmp_path, capsys):
     assert "1 payout(s), total 100.00" in out
     with pytest.raises(CommandError, match="No plan named nothing"):
         call_command("incentives", "run", "--plan", "nothing", "--period", "2025-11")
+
+
+def test_a_draw_balance_is_carried_from_one_periods_run_to_the_next(world, ops_olivia):
+    # a 150.00 draw against 10 %: November (Alice 1,000 → 100) advances 50; December (Alice 600 → 60) advances
+    # 90 more; the balance follows from run to run
+    document = PLAN.replace("    credit: {roll_up: {levels: 1}}\n", "") + (
+        "  - id: draw\n    draw: {amount: 150, of: [commission]}\n")
+    plan = services.plan_version_create(actor=ops_olivia, name="draw plan", document=document).plan
+    services.plan_assign(actor=ops_olivia, plan=plan, salesperson=world.people["alice"], start_date=dt.date(2025, 1, 1))
+    november = services.run_calculation(actor=ops_olivia, plan=plan, period_code="2025-11")
+    december = services.run_calculation(actor=ops_olivia, plan=plan, period_code="2025-12")
+    closing = {run.period: run.draw_balances.get().closing for run in (november, december)}
+    assert closing == {"2025-11": D("50.00"), "2025-12": D("140.00")}
+    assert december.draw_balances.get().opening == D("50.00")
+    assert {p.component: p.amount for p in december.payouts.all()} == {"commission": D("60.00"), "draw": D("90.00")}

@@ -10,7 +10,7 @@ the engine then computes payouts without touching the database. The mapping:
 - payees: the salespeople assigned to the plan during the period, in the plan from the later of their assignment
   start and hire date to the earlier of their assignment end and leave date (what proration reads);
 - hierarchy: every dated assignment with a manager (``end_date`` inclusive becomes an exclusive ``valid_to``);
-- quotas and payments as stored.
+- quotas and payments as stored; draw balances from the latest calculated run of the period before.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from salesops.engine.comp import calc
 from salesops.engine.comp.plan import CompPlan as PlanDocument
 from salesops.engine.comp.plan import Window
 from salesops.engine.periods import FiscalCalendar, Period, PeriodKind
-from salesops.incentives.models import CompPlan, PlanAssignment, Quota
+from salesops.incentives.models import CalculationRun, CompPlan, PlanAssignment, Quota, RunStatus
 from salesops.org.models import Assignment, OrderCredit, OrderLine, Payment
 
 HUNDRED = Decimal(100)
@@ -90,7 +90,20 @@ def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
         calc.PAYMENT_SCHEMA)
     return calc.CompInputs.from_lines(
         line_table, credits, pa.Table.from_pylist(list(payees.values()), calc.PAYEE_DATES_SCHEMA),
-        hierarchy=hierarchy, quotas=quotas, payments=payments)
+        hierarchy=hierarchy, quotas=quotas, payments=payments,
+        balances=_opening_balances(plan, calendar.shift(period, -1)))
+
+
+def _opening_balances(plan: CompPlan, previous: Period) -> pa.Table:
+    """Draw balances at the start of the period: the closing balances of the latest calculated run of the plan
+    for the period before (none: every payee starts at zero)."""
+    run = (CalculationRun.objects.filter(plan=plan, period=previous.code, status=RunStatus.CALCULATED)
+           .order_by("-started_at", "-id").first())
+    rows = [] if run is None else [
+        {"payee": emp, "component": component, "balance": closing}
+        for emp, component, closing in run.draw_balances.order_by("salesperson__employee_no", "component")
+        .values_list("salesperson__employee_no", "component", "closing")]
+    return pa.Table.from_pylist(rows, calc.BALANCE_SCHEMA)
 
 
 def fingerprint(document: str, inputs: calc.CompInputs) -> str:

@@ -164,3 +164,25 @@ class PayoutDetail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.earned}"
+
+
+class DrawBalance(models.Model):
+    """Where a payee stood with a draw at the end of a run: the next period's run starts from ``closing``."""
+
+    run = models.ForeignKey(CalculationRun, verbose_name=_("run"), on_delete=models.CASCADE,
+                            related_name="draw_balances")
+    salesperson = models.ForeignKey(Salesperson, verbose_name=_("salesperson"), on_delete=models.PROTECT,
+                                    related_name="draw_balances")
+    component = models.CharField(_("component"), max_length=40)
+    opening = MoneyField(_("opening balance"))
+    advanced = MoneyField(_("advanced"))
+    recovered = MoneyField(_("recovered"))
+    closing = MoneyField(_("closing balance"))
+
+    class Meta:
+        ordering = ["run_id", "salesperson_id", "component"]
+        verbose_name = _("draw balance")
+        verbose_name_plural = _("draw balances")
+
+    def __str__(self) -> str:
+        return f"{self.salesperson_id} {self.component}: {self.closing}"

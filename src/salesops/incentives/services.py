@@ -20,6 +20,7 @@ from salesops.incentives.models import (
     CalculationRun,
     CompPlan,
     CompPlanVersion,
+    DrawBalance,
     Payout,
     PayoutDetail,
     PlanAssignment,
@@ -152,3 +153,7 @@ def _store(run: CalculationRun, result: calc.CompResult) -> None:
         PayoutDetail(payout=by_key[(people[row["payee"]], row["component"])], rule=row["rule"][:300],
                      band=row["band"], basis=row["basis"], rate=row["rate"], earned=row["earned"])
         for row in result.details.to_pylist()], batch_size=2000)
+    DrawBalance.objects.bulk_create([
+        DrawBalance(run=run, salesperson_id=people[row["payee"]], component=row["component"], opening=row["opening"],
+                    advanced=row["advanced"], recovered=row["recovered"], closing=row["closing"])
+        for row in result.balances.to_pylist()])
