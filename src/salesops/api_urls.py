@@ -11,6 +11,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from salesops.core.api import AuditEventViewSet
+from salesops.incentives.api import PayoutViewSet
 from salesops.org import api as org_api
 from salesops.targets.api import TargetPlanViewSet
 
@@ -28,6 +29,7 @@ router.register("payments", org_api.PaymentViewSet, basename="payment")
 router.register("me", org_api.MeViewSet, basename="me")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("target-plans", TargetPlanViewSet, basename="targetplan")
+router.register("payouts", PayoutViewSet, basename="payout")
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
