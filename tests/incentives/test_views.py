@@ -82,3 +82,12 @@ def test_a_statement_explains_every_amount(world, run, client_for, rep_alice):
 def test_an_anonymous_visitor_is_sent_to_sign_in(run, client, world):
     response = client.get(statement_url(run, world.people["alice"]))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_a_statement_shows_the_year_to_date_and_the_change_from_the_period_before(world, run, client_for,
+                                                                                 rep_alice, ops_olivia):
+    # November: A1 1,000 on a 1,000 quota: 500 × 5 % + 500 × 10 % = 75.00; December 35.00
+    services.run_calculation(actor=ops_olivia, plan=run.plan, period_code="2025-11")
+    html = client_for(rep_alice).get(statement_url(run, world.people["alice"])).content.decode()
+    context = html.split('data-testid="statement-context">')[1].split("</p>")[0]
+    assert "Year to date (FY2025): ¥110.00" in context and "Change vs the period before: -¥40.00" in context
