@@ -72,6 +72,7 @@ messages: venv
 
 bench: venv
 	SALESOPS_DEMO=true $(BIN)/salesops bench
+	$(BIN)/salesops comp bench
 
 clean:
 	rm -rf $(VENV) node_modules var screenshots
