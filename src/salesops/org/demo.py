@@ -879,7 +879,8 @@ def _write_lines(plan: _Plan, customers: list[Customer], products: list[Product]
 # -- wiping ------------------------------------------------------------------------------------------------
 def wipe(progress: Progress = _noop) -> None:
     """Delete all organisation data (every table of the org app but the company row, which is reset), what the
-    apps built on it hold (target plans, import history), the demo users and the audit log. Raw deletes: the
+    apps built on it hold (compensation plans and runs, target plans, import history), the demo users and the audit
+    log. Raw deletes: the
     collector would load a million lines into memory first."""
     User = get_user_model()  # noqa: N806 - Django's idiom
     qn = connection.ops.quote_name
@@ -887,7 +888,7 @@ def wipe(progress: Progress = _noop) -> None:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {qn(AuditEvent._meta.db_table)}")  # noqa: S608 - table names from models
-                for label in ("targets", "imports", "org"):  # apps that refer to the organisation first
+                for label in ("incentives", "targets", "imports", "org"):  # apps that refer to the organisation first
                     if not apps.is_installed(f"salesops.{label}"):
                         continue
                     for model in reversed(list(apps.get_app_config(label).get_models())):  # children first

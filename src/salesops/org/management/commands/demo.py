@@ -51,6 +51,13 @@ class Command(BaseCommand):
                 plan = create_demo_plan()
                 if plan is not None:
                     say(_("Target plan %(name)s: %(nodes)s nodes.") % {"name": plan.name, "nodes": plan.nodes.count()})
+            if apps.is_installed("salesops.incentives"):
+                from salesops.incentives.demo import create_demo_comp_plan
+
+                comp = create_demo_comp_plan()
+                if comp is not None:
+                    say(_("Compensation plan %(name)s: %(runs)s calculated run(s).") % {
+                        "name": comp.name, "runs": comp.runs.filter(status="calculated").count()})
             if scale:
                 scaled = demo.add_scale_lines(scale, seed=seed, progress=say)
                 say(_("Added %(lines)s order lines and %(credits)s credits: inserted in %(insert).1f s, monthly "
