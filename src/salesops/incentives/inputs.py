@@ -24,8 +24,7 @@ from django.db.models import Q
 
 from salesops.engine.comp import calc
 from salesops.engine.comp.plan import CompPlan as PlanDocument
-from salesops.engine.comp.plan import Window
-from salesops.engine.periods import FiscalCalendar, Period, PeriodKind
+from salesops.engine.periods import FiscalCalendar, Period
 from salesops.incentives.models import CalculationRun, CompPlan, PlanAssignment, Quota, RunStatus
 from salesops.org.models import Assignment, OrderCredit, OrderLine, Payment
 
@@ -34,9 +33,7 @@ HUNDRED = Decimal(100)
 
 def scan_start(document: PlanDocument, period: Period, calendar: FiscalCalendar) -> dt.date:
     """The first day any component of the plan reads, clawback windows included."""
-    kinds = {Window.QUARTER: PeriodKind.QUARTER, Window.HALF: PeriodKind.HALF, Window.YEAR_TO_DATE: PeriodKind.YEAR}
-    starts = [calendar.period(kinds[c.window], period.start).start if c.window in kinds else period.start
-              for c in document.components]
+    starts = [calc.window_of(c, period, calendar).start for c in document.components]
     claw = max((c.clawback.window_days for c in document.components if c.clawback is not None), default=0)
     return min(starts) - dt.timedelta(days=claw)
 

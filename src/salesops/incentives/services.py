@@ -147,8 +147,7 @@ def _store(run: CalculationRun, result: calc.CompResult) -> None:
         payouts.append(Payout(run=run, salesperson_id=people[row["payee"]], component=row["component"],
                               measure=row["measure"], quota=row["quota"], attainment=row["attainment"],
                               earned=row["earned"], amount=row["amount"]))
-    Payout.objects.bulk_create(payouts, batch_size=1000)
-    by_key = {(p.salesperson_id, p.component): p for p in Payout.objects.filter(run=run)}
+    by_key = {(p.salesperson_id, p.component): p for p in Payout.objects.bulk_create(payouts, batch_size=1000)}
     PayoutDetail.objects.bulk_create([
         PayoutDetail(payout=by_key[(people[row["payee"]], row["component"])], rule=row["rule"][:300],
                      band=row["band"], basis=row["basis"], rate=row["rate"], earned=row["earned"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
 from django.template.response import TemplateResponse
 
 from salesops.incentives import access
-from salesops.incentives.models import CalculationRun, RunStatus
+from salesops.incentives.models import CalculationRun, Payout, RunStatus
 from salesops.incentives.rules import rule_text
 from salesops.org.models import Company
 
@@ -38,27 +38,30 @@ def statement(request, run_id: int, person_id: int):
     person = payouts[0].salesperson
     calendar = Company.current().calendar
     period = calendar.parse(run.period)
-    previous = _period_total(run.plan_id, person.pk, calendar.shift(period, -1).code)
+    previous_code = calendar.shift(period, -1).code
     year = calendar.year(period.start)
-    codes = [p.code for p in _periods_between(calendar, period.kind, year.start, period.end)]
-    ytd = sum((_period_total(run.plan_id, person.pk, code) or Decimal(0) for code in codes if code != run.period),
-              total)
+    codes = {p.code for p in _periods_between(calendar, period.kind, year.start, period.start)}
+    totals = _period_totals(run.plan_id, person.pk, codes | {previous_code})
+    previous = totals.get(previous_code)
+    ytd = total + sum((v for code, v in totals.items() if code in codes), Decimal(0))
     return TemplateResponse(request, "incentives/statement.html", {
         "run": run, "person": person, "items": items, "total": total, "plan": run.version.plan,
         "version": run.version, "previous": previous, "change": total - previous if previous is not None else None,
         "ytd": ytd, "fiscal_year": year.code})
 
 
-def _period_total(plan_id: int, person_id: int, code: str) -> Decimal | None:
-    """A person's total in the latest calculated run of the plan for a period (None: no such run)."""
-    run = (CalculationRun.objects.filter(plan_id=plan_id, period=code, status=RunStatus.CALCULATED)
-           .order_by("-started_at", "-id").first())
-    if run is None:
-        return None
-    return run.payouts.filter(salesperson_id=person_id).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+def _period_totals(plan_id: int, person_id: int, codes: set[str]) -> dict[str, Decimal]:
+    """A person's total per period code, from the latest calculated run of the plan for each period (a period
+    without such a run is absent): two queries, whatever the number of periods."""
+    latest = dict(CalculationRun.objects.filter(plan_id=plan_id, period__in=codes, status=RunStatus.CALCULATED)
+                  .values("period").annotate(last=Max("id")).values_list("period", "last"))
+    sums = dict(Payout.objects.filter(run_id__in=latest.values(), salesperson_id=person_id)
+                .values("run_id").annotate(total=Sum("amount")).values_list("run_id", "total"))
+    return {code: sums.get(run_id, Decimal(0)) for code, run_id in latest.items()}
 
 
 def _periods_between(calendar, kind, start, end):
+    """The periods of ``kind`` from the one holding ``start`` up to (not including) the one starting at ``end``."""
     periods, period = [], calendar.period(kind, start)
     while period.start < end:
         periods.append(period)

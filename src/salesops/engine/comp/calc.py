@@ -267,21 +267,13 @@ class _Run:
 
     def __init__(self, con, plan: CompPlan, period: Period, calendar: FiscalCalendar, inputs: CompInputs):
         self.con, self.plan, self.period, self.calendar, self.inputs = con, plan, period, calendar, inputs
-        self.start = min(self._window(c).start for c in plan.components)  # the single pass reads from here
+        self.start = min(window_of(c, self.period, self.calendar).start for c in plan.components)  # the single pass reads from here
         self.parts = [self._part(i, c) for i, c in enumerate(plan.components)]
         con.execute(_MACROS)
 
     # -- setting up ---------------------------------------------------------------------------------------
-    def _window(self, c: Component) -> Period:
-        kind = {Window.PERIOD: None, Window.QUARTER: PeriodKind.QUARTER, Window.HALF: PeriodKind.HALF,
-                Window.YEAR_TO_DATE: PeriodKind.YEAR}[c.window]
-        if kind is None:
-            return self.period
-        whole = self.calendar.period(kind, self.period.start)
-        return Period(whole.start, self.period.end, whole.kind, whole.code)
-
     def _part(self, index: int, c: Component) -> _Part:
-        part = _Part(index, c, self._window(c), paid=c.credit.recognise == "paid")
+        part = _Part(index, c, window_of(c, self.period, self.calendar), paid=c.credit.recognise == "paid")
         where, params = self._where(part)
         amount = "pay.amount * c.share" if part.paid else _AMOUNT[c.credit.type]
         if c.spiff is not None:
@@ -880,6 +872,17 @@ class _Run:
                 FROM cl JOIN in_hierarchy h ON h.payee = cl.payee AND cl.date >= h.valid_from
                      AND (h.valid_to IS NULL OR cl.date < h.valid_to)
                 WHERE cl.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
+
+
+def window_of(component: Component, period: Period, calendar: FiscalCalendar) -> Period:
+    """What a component's measure sums in a payout period: the period itself, or its quarter, half or fiscal year
+    from the start up to the period's end (carrying the code of that whole quarter, half or year)."""
+    kind = {Window.PERIOD: None, Window.QUARTER: PeriodKind.QUARTER, Window.HALF: PeriodKind.HALF,
+            Window.YEAR_TO_DATE: PeriodKind.YEAR}[component.window]
+    if kind is None:
+        return period
+    whole = calendar.period(kind, period.start)
+    return Period(whole.start, period.end, whole.kind, whole.code)
 
 
 def _in(column: str, values: list) -> str:
