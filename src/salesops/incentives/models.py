@@ -35,6 +35,8 @@ class CompPlanVersion(models.Model):
     document = models.TextField(_("plan document (YAML)"))
     effective_from = models.DateField(_("effective from"))
     effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    draft = models.BooleanField(_("draft"), default=False,
+                                help_text=_("A draft is only modelled (what-if); runs use published versions."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -97,29 +99,61 @@ class Quota(models.Model):
 class RunStatus(models.TextChoices):
     RUNNING = "running", _("running")
     CALCULATED = "calculated", _("calculated")
+    REVIEWED = "reviewed", _("reviewed")
+    APPROVED = "approved", _("approved")
+    PAID = "paid", _("paid")
     FAILED = "failed", _("failed")
+    SUPERSEDED = "superseded", _("superseded")
+
+
+# a run whose payouts stand: the period's statement (a newer run of an unpaid period supersedes it)
+CURRENT_STATUSES = (RunStatus.CALCULATED, RunStatus.REVIEWED, RunStatus.APPROVED, RunStatus.PAID)
+
+
+class RunKind(models.TextChoices):
+    REGULAR = "regular", _("regular")
+    CORRECTION = "correction", _("correction of a paid period")
 
 
 class CalculationRun(models.Model):
     """One calculation of a plan version over a payout period; ``fingerprint`` identifies its inputs (the same
-    fingerprint means the same lines, credits, people, quotas and rules)."""
+    fingerprint means the same lines, credits, people, quotas and rules).
+
+    A regular run goes calculated → reviewed → approved → paid; a newer run of a period not yet paid supersedes
+    it. A paid period never changes: calculating it again makes a *correction* run, whose differences from what
+    was paid become :class:`Correction` lines in the next open period."""
 
     plan = models.ForeignKey(CompPlan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="runs")
     version = models.ForeignKey(CompPlanVersion, verbose_name=_("plan version"), on_delete=models.PROTECT,
                                 related_name="runs")
     period = models.CharField(_("period"), max_length=10)
     status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    kind = models.CharField(_("kind"), max_length=16, choices=RunKind.choices, default=RunKind.REGULAR)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    stage = models.CharField(_("stage"), max_length=40, blank=True)
     fingerprint = models.CharField(_("inputs fingerprint"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     started_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("paid by"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["plan", "period"], condition=Q(status="running"),
-                                               name="incentives_one_running_run")]
+                                               name="incentives_one_running_run"),
+                       models.UniqueConstraint(fields=["plan", "period"],
+                                               condition=Q(status="paid", kind="regular"),
+                                               name="incentives_one_paid_run")]
         verbose_name = _("calculation run")
         verbose_name_plural = _("calculation runs")
 
@@ -186,3 +220,116 @@ class DrawBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.salesperson_id} {self.component}: {self.closing}"
+
+
+class Correction(models.Model):
+    """A delta line: a paid period was calculated again (``source_run``) and a payout came out different; the
+    difference is paid in the next open ``period``, pointing at the paid payout it corrects (none when the
+    component paid nothing then). Settled (``paid_run``) when that period's run is paid."""
+
+    plan = models.ForeignKey(CompPlan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="corrections")
+    salesperson = models.ForeignKey(Salesperson, verbose_name=_("salesperson"), on_delete=models.PROTECT,
+                                    related_name="corrections")
+    component = models.CharField(_("component"), max_length=40)
+    corrected_period = models.CharField(_("corrected period"), max_length=10)
+    corrects = models.ForeignKey(Payout, verbose_name=_("corrects payout"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="corrections")
+    source_run = models.ForeignKey(CalculationRun, verbose_name=_("correction run"), on_delete=models.PROTECT,
+                                   related_name="corrections_found")
+    period = models.CharField(_("paid in period"), max_length=10)
+    earned = ExactDecimalField(_("earned before rounding"))
+    amount = MoneyField(_("amount"))
+    paid_run = models.ForeignKey(CalculationRun, verbose_name=_("paid with run"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="corrections_paid")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan_id", "period", "salesperson_id", "corrected_period", "component"]
+        verbose_name = _("correction")
+        verbose_name_plural = _("corrections")
+
+    def __str__(self) -> str:
+        return f"{self.salesperson_id} {self.component} {self.corrected_period} → {self.period}: {self.amount}"
+
+
+class DecisionStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
+
+
+class Adjustment(models.Model):
+    """A manual amount added to (or taken from) a person's pay for a period, with its reason; it counts once
+    someone other than its maker approves it, and is settled with the period's paid run."""
+
+    plan = models.ForeignKey(CompPlan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="adjustments")
+    salesperson = models.ForeignKey(Salesperson, verbose_name=_("salesperson"), on_delete=models.PROTECT,
+                                    related_name="adjustments")
+    period = models.CharField(_("period"), max_length=10)
+    amount = MoneyField(_("amount"), help_text=_("Negative to take money back."))
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=16, choices=DecisionStatus.choices,
+                              default=DecisionStatus.PENDING)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("made by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    paid_run = models.ForeignKey(CalculationRun, verbose_name=_("paid with run"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="adjustments_paid")
+
+    class Meta:
+        ordering = ["plan_id", "period", "salesperson_id", "id"]
+        verbose_name = _("adjustment")
+        verbose_name_plural = _("adjustments")
+
+    def __str__(self) -> str:
+        return f"{self.salesperson_id} {self.period}: {self.amount} ({self.status})"
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    ANSWERED = "answered", _("answered")
+    RESOLVED = "resolved", _("resolved")
+
+
+class Dispute(models.Model):
+    """A payee's question on a statement line (申诉): raised by the payee (or their manager), answered by ops,
+    resolved by either; every step has its time and is audited."""
+
+    payout = models.ForeignKey(Payout, verbose_name=_("statement line"), on_delete=models.PROTECT,
+                               related_name="disputes")
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("raised by"), on_delete=models.PROTECT,
+                                  related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=DisputeStatus.choices,
+                              default=DisputeStatus.OPEN)
+    created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+
+    def __str__(self) -> str:
+        return f"dispute {self.pk} on payout {self.payout_id} ({self.status})"
+
+
+class DisputeMessage(models.Model):
+    dispute = models.ForeignKey(Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE,
+                                related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT,
+                               related_name="+")
+    text = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("dispute message")
+        verbose_name_plural = _("dispute messages")
+
+    def __str__(self) -> str:
+        return self.text[:50]

@@ -31,9 +31,10 @@ from salesops.org.models import Company, Salesperson
 
 
 @transaction.atomic
-def plan_version_create(*, actor, name: str, document: str) -> CompPlanVersion:
+def plan_version_create(*, actor, name: str, document: str, draft: bool = False) -> CompPlanVersion:
     """A new version of the plan ``name`` (the plan is created with its first version); refused, with every
-    problem's path and line, when the document is not a valid plan."""
+    problem's path and line, when the document is not a valid plan. A ``draft`` is kept for what-if modelling
+    and used by no run until it is published."""
     try:
         parsed = load_plan(document)
     except PlanSchemaError as error:
@@ -42,10 +43,22 @@ def plan_version_create(*, actor, name: str, document: str) -> CompPlanVersion:
     number = (plan.versions.aggregate(n=Max("version"))["n"] or 0) + 1
     version = CompPlanVersion.objects.create(plan=plan, version=number, document=document,
                                              effective_from=parsed.effective_from, effective_to=parsed.effective_to,
-                                             created_by=actor)
+                                             draft=draft, created_by=actor)
     audit.record(actor=actor, event="comp_plan.version_created", subject=version,
                  new={"plan": name, "version": number, "effective_from": parsed.effective_from,
-                      "effective_to": parsed.effective_to})
+                      "effective_to": parsed.effective_to, "draft": draft})
+    return version
+
+
+@transaction.atomic
+def plan_version_publish(*, actor, version: CompPlanVersion) -> CompPlanVersion:
+    """A draft becomes a version runs use (from its effective dates on)."""
+    if not version.draft:
+        raise ValidationError({"version": _("Version %(n)s is already published.") % {"n": version.version}})
+    version.draft = False
+    version.save(update_fields=["draft"])
+    audit.record(actor=actor, event="comp_plan.version_published", subject=version, old={"draft": True},
+                 new={"draft": False})
     return version
 
 
@@ -85,9 +98,9 @@ def quota_set(*, actor, plan: CompPlan, salesperson: Salesperson, component: str
 
 
 def version_for(plan: CompPlan, period) -> CompPlanVersion:
-    """The latest version of ``plan`` in effect for the whole of ``period``."""
+    """The latest published version of ``plan`` in effect for the whole of ``period``."""
     last_day = period.end - dt.timedelta(days=1)
-    version = (plan.versions.filter(effective_from__lte=period.start)
+    version = (plan.versions.filter(draft=False, effective_from__lte=period.start)
                .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=last_day)).order_by("-version").first())
     if version is None:
         raise ValidationError({"period": _("No version of %(plan)s is in effect for the whole of %(period)s.") % {

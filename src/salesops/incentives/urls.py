@@ -1,9 +1,9 @@
 from django.urls import path
 
-from salesops.incentives import views
+from salesops.incentives.views import statements
 
 app_name = "incentives"
 urlpatterns = [
-    path("", views.statements, name="statements"),
-    path("runs/<int:run_id>/people/<int:person_id>/", views.statement, name="statement"),
+    path("", statements.statements, name="statements"),
+    path("runs/<int:run_id>/people/<int:person_id>/", statements.statement, name="statement"),
 ]
