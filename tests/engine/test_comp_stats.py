@@ -76,6 +76,14 @@ def test_the_gini_is_the_mean_absolute_difference_over_twice_the_mean(values):
     assert stats.gini(values) == stats._decimal(pairs / (2 * n * Fraction(total)), 6)
 
 
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    (D(1), D(3), D("0.3333")), (D(2), D(3), D("0.6667")), (D(-2), D(3), D("-0.6667")), (D("0.00005"), D(1), D("0.0001")),
+    (D(1), D(0), None),
+])
+def test_it_divides_exactly_and_rounds_once_half_up(a, b, expected):
+    assert stats.ratio(a, b, places=4) == expected
+
+
 # -- Lorenz --------------------------------------------------------------------------------------------------
 
 

@@ -47,6 +47,14 @@ def _decimal(value: Fraction, places: int) -> Decimal:
     return Decimal((1 if value < 0 else 0, tuple(int(d) for d in str(quotient)), -places))
 
 
+def ratio(numerator: Decimal | int, denominator: Decimal | int, *, places: int = 6) -> Decimal | None:
+    """``numerator ÷ denominator`` rounded once, half up, to ``places`` decimals; None when the denominator is 0."""
+    numerator, denominator = _check([numerator, denominator])
+    if denominator == 0:
+        return None
+    return _decimal(_fraction(numerator, denominator), places)
+
+
 def _fraction(numerator: int | Decimal | Fraction, denominator: int | Decimal | Fraction) -> Fraction:
     return Fraction(numerator) / Fraction(denominator)
 
