@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from salesops.core.roles import Role, role_of
-from salesops.incentives.models import CalculationRun, Payout, RunStatus
+from salesops.incentives.models import CURRENT_STATUSES, CalculationRun, Payout
 from salesops.org.access import visible_salesperson_ids
 
 PAY_ROLES = (Role.ADMIN, Role.OPS, Role.FINANCE, Role.MANAGER, Role.REP)
@@ -22,7 +22,7 @@ def payee_ids(user) -> set[int] | None:
 
 def visible_payouts(user):
     ids = payee_ids(user)
-    payouts = Payout.objects.filter(run__status=RunStatus.CALCULATED)
+    payouts = Payout.objects.filter(run__status__in=CURRENT_STATUSES)
     return payouts if ids is None else payouts.filter(salesperson_id__in=ids)
 
 

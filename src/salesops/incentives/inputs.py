@@ -25,7 +25,14 @@ from django.db.models import Q
 from salesops.engine.comp import calc
 from salesops.engine.comp.plan import CompPlan as PlanDocument
 from salesops.engine.periods import FiscalCalendar, Period
-from salesops.incentives.models import CalculationRun, CompPlan, PlanAssignment, Quota, RunStatus
+from salesops.incentives.models import (
+    CURRENT_STATUSES,
+    CalculationRun,
+    CompPlan,
+    PlanAssignment,
+    Quota,
+    RunKind,
+)
 from salesops.org.models import Assignment, OrderCredit, OrderLine, Payment
 
 HUNDRED = Decimal(100)
@@ -92,9 +99,10 @@ def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
 
 
 def _opening_balances(plan: CompPlan, previous: Period) -> pa.Table:
-    """Draw balances at the start of the period: the closing balances of the latest calculated run of the plan
-    for the period before (none: every payee starts at zero)."""
-    run = (CalculationRun.objects.filter(plan=plan, period=previous.code, status=RunStatus.CALCULATED)
+    """Draw balances at the start of the period: the closing balances of the run that stands for the period
+    before (none: every payee starts at zero)."""
+    run = (CalculationRun.objects.filter(plan=plan, period=previous.code, status__in=CURRENT_STATUSES,
+                                         kind=RunKind.REGULAR)
            .order_by("-started_at", "-id").first())
     rows = [] if run is None else [
         {"payee": emp, "component": component, "balance": closing}

@@ -200,6 +200,26 @@ class PayoutDetail(models.Model):
         return f"{self.rule}: {self.earned}"
 
 
+class PayoutLineage(models.Model):
+    """The order lines behind a person's payouts in a run (the engine's credits: component, line, seller,
+    roll-up level, credit) as a compressed Arrow stream — one row per person and run, read only for the
+    statement's drill-down, so a run of millions of lines stores thousands of rows."""
+
+    run = models.ForeignKey(CalculationRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="lineage")
+    salesperson = models.ForeignKey(Salesperson, verbose_name=_("salesperson"), on_delete=models.PROTECT,
+                                    related_name="+")
+    rows = models.PositiveIntegerField(_("rows"))
+    data = models.BinaryField(_("data"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "salesperson"], name="incentives_one_lineage")]
+        verbose_name = _("payout lineage")
+        verbose_name_plural = _("payout lineage")
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.salesperson_id}: {self.rows} rows"
+
+
 class DrawBalance(models.Model):
     """Where a payee stood with a draw at the end of a run: the next period's run starts from ``closing``."""
 
