@@ -46,7 +46,7 @@ class DraftForm(forms.Form):
     """A plan document (YAML), typed or uploaded, to keep as a new draft version of the plan."""
 
     plan = forms.ModelChoiceField(label=_("Plan"), queryset=CompPlan.objects.all(), empty_label=None)
-    document = forms.CharField(label=_("Plan document (YAML)"), required=False,
+    document = forms.CharField(label=_("Plan document (YAML)"), required=False, strip=False,  # lines as typed
                                widget=forms.Textarea(attrs={"rows": 16, "cols": 80, "spellcheck": "false",
                                                             "class": "code"}))
     upload = forms.FileField(label=_("or upload a YAML file"), required=False)

@@ -13,9 +13,10 @@ Definitions (also shown on the page):
 - **cost of sales** = cost ÷ credited net revenue, where credited net revenue is Σ net amount × split share of
   the order lines dated in the month and credited to the plan's payees (returns count negative; roll-up credit to
   managers is not added again, so no sale counts twice); over several months, Σ cost ÷ Σ revenue;
-- a payee is **measured** in a month when at least one of the plan's components gave them an attainment (a
-  component with a quota); a measured payee is **at or above quota** when their attainment is ≥ 100 % on *every*
-  such component (one component below quota is enough to be below); the share is over payee-months;
+- when a plan has components with a quota, each of its payees is **measured** in the month, and is **at or
+  above quota** when their attainment is ≥ 100 % on *every* such component (one component below quota is enough
+  to be below; no sales on a component is attainment 0); the share is over payee-months (a plan without quotas
+  measures nobody: no share);
 - the **draft** is applied to every chosen month whatever its own effective dates (it is a what-if); draw
   balances carried in from the month before are those of the stored runs, for both plans;
 - distribution, percentiles, Gini, Lorenz curve and top/bottom earners are over each payee's pay summed over the
@@ -200,16 +201,17 @@ def compare(plan: CompPlan, draft_version: CompPlanVersion, periods: Sequence[Pe
         built = comp_inputs.build_inputs(plan, wider, month, calendar)
         seconds["inputs"] += time.perf_counter() - tick
         tick = time.perf_counter()
-        current = _pay(current_document, built, month, calendar)
-        draft = _pay(draft_here, built, month, calendar)
-        seconds["engine"] += time.perf_counter() - tick
         payees = built.payees.select(["payee", "name"]).to_pylist()
+        codes = [r["payee"] for r in payees]
+        current = _pay(current_document, built, month, calendar, codes)
+        draft = _pay(draft_here, built, month, calendar, codes)
+        seconds["engine"] += time.perf_counter() - tick
         for row in payees:
             names[row["payee"]] = row["name"]
             sums = pay.setdefault(row["payee"], [ZERO, ZERO])
             sums[0] += current.amounts.get(row["payee"], ZERO)
             sums[1] += draft.amounts.get(row["payee"], ZERO)
-        revenue = credited_net(built, month, [r["payee"] for r in payees])
+        revenue = credited_net(built, month, codes)
         rows.append(PeriodRow(month.code, version.version, revenue, len(payees), current.side(revenue),
                               draft.side(revenue)))
     people = [Person(payee, names[payee], c, d) for payee, (c, d) in sorted(pay.items())]
@@ -235,16 +237,19 @@ class _Month:
         return Side(cost, stats.ratio(cost, revenue) if revenue else None, self.at_quota, self.measured)
 
 
-def _pay(document: PlanDocument, built: calc.CompInputs, month: Period, calendar: FiscalCalendar) -> _Month:
+def _pay(document: PlanDocument, built: calc.CompInputs, month: Period, calendar: FiscalCalendar,
+         payees: Sequence[str]) -> _Month:
     result = calc.calculate(document, built, month, calendar, with_credits=False)
+    quota_components = {c.id for c in document.components if c.quota is not None}
     amounts: dict[str, Decimal] = {}
-    attainments: dict[str, list[Decimal]] = {}
-    for row in result.payouts.select(["payee", "amount", "quota", "attainment"]).to_pylist():
+    reached: dict[str, set[str]] = {}  # payee → the quota components on which they are at or above quota
+    for row in result.payouts.select(["payee", "component", "amount", "attainment"]).to_pylist():
         amounts[row["payee"]] = amounts.get(row["payee"], ZERO) + row["amount"]
-        if row["quota"] is not None and row["attainment"] is not None:
-            attainments.setdefault(row["payee"], []).append(row["attainment"])
-    at_quota = sum(1 for values in attainments.values() if all(a >= ONE for a in values))
-    return _Month(amounts, at_quota, len(attainments))
+        if row["component"] in quota_components and row["attainment"] is not None and row["attainment"] >= ONE:
+            reached.setdefault(row["payee"], set()).add(row["component"])
+    # every payee is measured when the plan has a quota; no row for a component (no sales) is attainment 0
+    at_quota = sum(1 for p in payees if quota_components and reached.get(p) == quota_components)
+    return _Month(amounts, at_quota, len(payees) if quota_components else 0)
 
 
 def credited_net(built: calc.CompInputs, month: Period, payees: Sequence[str]) -> Decimal:
@@ -273,11 +278,11 @@ def _total(sides: list[Side], revenue: Decimal) -> Side:
 def _distribution(people: list[Person], name: str) -> Distribution:
     values = [getattr(p, name) for p in people]
     floored = [max(v, ZERO) for v in values]
-    ranked = sorted(people, key=lambda p: (-getattr(p, name), p.payee))
     return Distribution(
         gini=stats.gini(floored, places=4), lorenz=stats.lorenz(floored, places=4),
         percentiles={p: stats.percentile(values, p) for p in PERCENTILES},
-        top=ranked[:TOP], bottom=list(reversed(ranked[-TOP:])) if ranked else [])
+        top=sorted(people, key=lambda p: (-getattr(p, name), p.payee))[:TOP],
+        bottom=sorted(people, key=lambda p: (getattr(p, name), p.payee))[:TOP])
 
 
 # -- as data (the API and the page's charts) -----------------------------------------------------------------
