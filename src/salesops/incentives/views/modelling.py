@@ -111,4 +111,6 @@ def _render(request, form, draft_form, comparison, status: int = 200):
             "equality": _("Equal pay"), "band": _("Pay band")}}
     return TemplateResponse(request, "incentives/modelling.html", {
         "form": form, "draft_form": draft_form, "c": comparison, "chart": chart,
-        "percentiles": percentiles, "can_write": role_of(request.user) in WRITERS}, status=status)
+        "percentiles": percentiles,
+        "first_period": comparison.periods[0].period if comparison else None,
+        "last_period": comparison.periods[-1].period if comparison else None, "can_write": role_of(request.user) in WRITERS}, status=status)
