@@ -13,6 +13,7 @@ from rest_framework.routers import DefaultRouter
 from salesops.core.api import AuditEventViewSet
 from salesops.incentives.api import PayoutViewSet
 from salesops.incentives.api_estimates import EstimateView
+from salesops.incentives.api_modelling import ModellingView
 from salesops.org import api as org_api
 from salesops.targets.api import TargetPlanViewSet
 
@@ -35,5 +36,6 @@ router.register("payouts", PayoutViewSet, basename="payout")
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
     path("estimate/", EstimateView.as_view(), name="api-estimate"),
+    path("modelling/", ModellingView.as_view(), name="api-modelling"),
     *router.urls,
 ]

@@ -181,3 +181,10 @@ LOGGING = {
 }
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Background tasks (Celery): a broker runs them in a worker; without one they run eagerly in-process (the demo).
+CELERY_BROKER_URL = os.environ.get("SALESOPS_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False  # a failed run is marked failed with its reason; the page shows it
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -127,6 +127,18 @@ def run_calculation(*, actor, plan: CompPlan, period_code: str) -> CalculationRu
     return run_execute(run_start(actor=actor, plan=plan, period_code=period_code).pk)
 
 
+def run_enqueue(*, actor, plan: CompPlan, period_code: str) -> CalculationRun:
+    """Start a run from the web or the API: stored as running, executed by a background task (eagerly, in this
+    process, when no broker is configured); its page shows the progress."""
+    if role_of(actor) not in REVIEWERS:
+        raise PermissionDenied
+    from salesops.incentives import tasks
+
+    run = run_start(actor=actor, plan=plan, period_code=period_code)
+    transaction.on_commit(lambda: tasks.run_execute.delay(run.pk))
+    return run
+
+
 def run_start(*, actor, plan: CompPlan, period_code: str) -> CalculationRun:
     """Store a run of ``plan`` for a payout period (a month or a quarter) as running, to be executed by
     :func:`run_execute` (here or in a background task). Refused while another run of the plan and period is in

@@ -34,3 +34,9 @@ def pct_text(value, places: int = 1) -> str:
 @register.filter
 def pct(value, places: int = 1) -> str:
     return pct_text(value, places)
+
+
+@register.filter
+def get_item(mapping, key):
+    """``mapping[key]`` in a template (None when absent)."""
+    return mapping.get(key) if mapping is not None else None
