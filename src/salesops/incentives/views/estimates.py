@@ -42,14 +42,17 @@ def estimate(request):
     if not rows:
         rows = [dict.fromkeys(FIELDS, "")]
     typed = [r for r in rows if any(r.values())]
+    customers = visible_to(request.user, Customer)
     errors, deals = [], ()
-    if typed and (request.method == "GET" or action == "calculate"):
+    if typed:  # adding or removing a row keeps the figures; only Calculate reports what is wrong
         try:
             deals = estimates.parse_deals(rows, period=period, today=today, skip_blank=True,
-                                          customers=visible_to(request.user, Customer))
+                                          customers=customers)
         except estimates.DealsInvalid as invalid:
-            errors = [str(e) for e in invalid.errors]
+            if request.method == "GET" or action == "calculate":
+                errors = [str(e) for e in invalid.errors]
     context |= {"rows": rows, "errors": errors, "products": Product.objects.filter(active=True).order_by("sku"),
+                "customers": customers.filter(owner=person).order_by("external_id")[:200],
                 "last_day": period.end - dt.timedelta(days=1)}
     try:
         result = estimates.estimate(person, today=today, deals=deals)
