@@ -308,7 +308,7 @@ def test_a_hire_in_the_middle_of_the_month_has_a_prorated_quota_and_cap():
     # joined on 2026-03-17: 15 of 31 days → quota 1,000,000 × 15/31 = 483,870.97; cap 31,000 × 15/31 = 15,000
     text = plan_with("    quota: {source: fixed, amount: 1000000}\n    cap: {amount: 31000}\n"
                      "    rate: {tiers: {bands: [{from: 0, to: 1, rate: 0.02}, {from: 1, rate: 0.1}]}}\n")
-    data = one_sale("600000.00")
+    data = inputs([line("L1", "2026-03-20", "600000.00")], [("L1", "alice", 100)], ["alice"])  # after joining
     payees = pa.Table.from_pylist([{"payee": "alice", "name": "alice", "start": dt.date(2026, 3, 17),
                                     "end": None}], calc.PAYEE_DATES_SCHEMA)
     data = calc.CompInputs(data.credited, payees)

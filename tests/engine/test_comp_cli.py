@@ -145,7 +145,7 @@ def test_calc_writes_payouts_details_credits_and_statements(tmp_path, capsys):
         ("attainment 0%–100%", D(1000000), D("0.02")), ("attainment 100%–150%", D(100000), D("0.04"))]
 
     credits = read_csv(out / "credits.csv")
-    assert list(credits[0]) == ["payee", "component", "line_id", "seller", "level", "credit"]
+    assert list(credits[0]) == ["payee", "component", "line_id", "seller", "level", "credit", "measure"]
     assert [(c["payee"], c["line_id"], c["seller"], c["level"], D(c["credit"])) for c in credits] == [
         ("E101", "L1", "E101", "0", D(800000)), ("E101", "L2", "E101", "0", D(300000)),
         ("E102", "L2", "E102", "0", D(200000)),

@@ -24,7 +24,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "plans.md"
 MARKER = re.compile(r"<!-- example: (?P<name>[a-z0-9][a-z0-9-]*) period=(?P<period>\S+) -->")
 HEADING = re.compile(r"#{1,6} ")
 FENCE = re.compile(r"^```(?P<info>[^`\n]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
-FILES = ("transactions", "payees", "quotas", "hierarchy", "scores", "payments", "balances")
+FILES = ("transactions", "payees", "quotas", "hierarchy", "scores", "payments", "balances", "customers")
 REQUIRED = ("transactions", "payees", "expected")
 
 

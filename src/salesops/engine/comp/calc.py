@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pyarrow as pa
 
-from salesops.engine.comp.plan import Component, CompPlan, CreditType, TierMode, Window
+from salesops.engine.comp.plan import Component, CompPlan, Credit, CreditType, TierMode, Window
 from salesops.engine.periods import FiscalCalendar, Period, PeriodKind
 
 CENT = Decimal("0.01")
@@ -59,6 +59,15 @@ QUOTA_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("
 PAYEE_SCHEMA = pa.schema([("payee", pa.string()), ("name", pa.string())])
 # optional: the first and last day (inclusive) a payee takes part in the plan (a hire, a leave)
 PAYEE_DATES_SCHEMA = pa.schema([*PAYEE_SCHEMA, ("start", pa.date32()), ("end", pa.date32())])
+# optional too: the hire date (ramps count months from it, else from ``start``) and the target incentive (a team
+# bonus shared by_target_incentive)
+PAYEE_FULL_SCHEMA = pa.schema([*PAYEE_DATES_SCHEMA, ("hired", pa.date32()), ("target_incentive", MONEY)])
+# optional (credit type new_customers): each customer's first purchase date, over all history
+CUSTOMER_SCHEMA = pa.schema([("customer", pa.string()), ("first_order_date", pa.date32())])
+ATTRIBUTES = pa.map_(pa.string(), pa.string())
+# optional line columns: the invoice date (recognise: invoiced) and the deal attributes (filter: attributes); a
+# line table without them reads as "not invoiced" and "no attributes"
+OPTIONAL_LINE_FIELDS = (pa.field("invoiced_on", pa.date32()), pa.field("attributes", ATTRIBUTES))
 SCORE_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("period", pa.string()),
                           ("score", pa.decimal128(9, 4))])
 PAYMENT_SCHEMA = pa.schema([("line_id", pa.string()), ("date", pa.date32()), ("amount", MONEY)])
@@ -89,13 +98,16 @@ class CompInputs:
     scores: pa.Table = field(default_factory=lambda: SCORE_SCHEMA.empty_table())  # MBO scores (0.8 = 80 %)
     payments: pa.Table = field(default_factory=lambda: PAYMENT_SCHEMA.empty_table())  # for recognise: paid
     balances: pa.Table = field(default_factory=lambda: BALANCE_SCHEMA.empty_table())  # draw balances
+    customers: pa.Table = field(default_factory=lambda: CUSTOMER_SCHEMA.empty_table())  # first purchase dates
 
     @classmethod
     def from_lines(cls, lines: pa.Table, credits: pa.Table, payees: pa.Table, hierarchy: pa.Table | None = None,
                    quotas: pa.Table | None = None, scores: pa.Table | None = None,
-                   payments: pa.Table | None = None, balances: pa.Table | None = None) -> CompInputs:
-        """Join order lines (``LINE_SCHEMA``) with their credits (``CREDIT_SCHEMA``), once; refused (every line
-        named, up to 50) when a line's shares do not add up to 100 % or a credit names no known line."""
+                   payments: pa.Table | None = None, balances: pa.Table | None = None,
+                   customers: pa.Table | None = None) -> CompInputs:
+        """Join order lines (``LINE_SCHEMA``, and optionally ``original_line_id``, ``invoiced_on`` and
+        ``attributes``) with their credits (``CREDIT_SCHEMA``), once; refused (every line named, up to 50) when a
+        line's shares do not add up to 100 % or a credit names no known line."""
         con = duckdb.connect()
         try:
             if "original_line_id" not in lines.column_names:
@@ -104,12 +116,14 @@ class CompInputs:
             con.register("in_lines", lines)
             con.register("in_credits", credits)
             _check_inputs(con)
-            credited = con.sql("""
-                SELECT l.* EXCLUDE (original_line_id), l.original_line_id, c.payee, c.share,
-                       o.date AS original_date
+            optional = [f for f in OPTIONAL_LINE_FIELDS if f.name in lines.column_names]
+            extra = "".join(f", l.{f.name}" for f in optional)
+            credited = con.sql(f"""
+                SELECT {', '.join(f'l.{f.name}' for f in LINE_SCHEMA)}, l.original_line_id, c.payee, c.share,
+                       o.date AS original_date{extra}
                 FROM in_lines l JOIN in_credits c USING (line_id)
                 LEFT JOIN in_lines o ON o.line_id = l.original_line_id
-                ORDER BY l.line_id, c.payee""").to_arrow_table().cast(CREDITED_SCHEMA)
+                ORDER BY l.line_id, c.payee""").to_arrow_table().cast(pa.schema([*CREDITED_SCHEMA, *optional]))
         finally:
             con.close()
         credited = dictionary_encoded(credited)
@@ -117,7 +131,8 @@ class CompInputs:
                    quotas if quotas is not None else QUOTA_SCHEMA.empty_table(),
                    scores if scores is not None else SCORE_SCHEMA.empty_table(),
                    payments if payments is not None else PAYMENT_SCHEMA.empty_table(),
-                   balances if balances is not None else BALANCE_SCHEMA.empty_table())
+                   balances if balances is not None else BALANCE_SCHEMA.empty_table(),
+                   customers if customers is not None else CUSTOMER_SCHEMA.empty_table())
 
 
 CODE_COLUMNS = ("payee", "product", "category", "region", "segment", "customer")
@@ -172,8 +187,9 @@ def calculate(plan: CompPlan, inputs: CompInputs, period: Period, calendar: Fisc
     try:
         con.execute("SET threads TO 2")
         _check_effective(plan, period)
-        for name in ("credited", "hierarchy", "quotas", "scores", "payments", "balances"):
+        for name in ("hierarchy", "quotas", "scores", "payments", "balances", "customers"):
             con.register(f"in_{name}", getattr(inputs, name))
+        con.register("in_credited", _with_optional(inputs.credited, plan))
         con.register("in_payees", _with_dates(inputs.payees))
         return _Run(con, plan, period, calendar, inputs).result(with_credits)
     finally:
@@ -181,11 +197,32 @@ def calculate(plan: CompPlan, inputs: CompInputs, period: Period, calendar: Fisc
 
 
 def _with_dates(payees: pa.Table) -> pa.Table:
-    """The payees with ``start`` and ``end`` columns (null when the input has none: no proration)."""
-    for name in ("start", "end"):
-        if name not in payees.column_names:
-            payees = payees.append_column(pa.field(name, pa.date32()), pa.nulls(payees.num_rows, pa.date32()))
+    """The payees with every optional column (null when the input has none: no proration, no ramp…)."""
+    for f in PAYEE_FULL_SCHEMA:
+        if f.name not in payees.column_names:
+            payees = payees.append_column(f, pa.nulls(payees.num_rows, f.type))
     return payees
+
+
+def credits_of(plan: CompPlan) -> list[Credit]:
+    """Every credit of the plan: the components' and their weighted measures'."""
+    return [c.credit for c in plan.components] + [
+        m.credit for c in plan.components if c.attainment is not None for m in c.attainment.measures]
+
+
+def _with_optional(credited: pa.Table, plan: CompPlan) -> pa.Table:
+    """The credited lines with the optional columns the plan reads (null when the input has none), and only
+    those: a plan that reads no invoice date or attribute adds nothing to the lines it scans."""
+    used = set()
+    for credit in credits_of(plan):
+        if credit.recognise == "invoiced":
+            used.add("invoiced_on")
+        if credit.filter.attributes:
+            used.add("attributes")
+    for f in OPTIONAL_LINE_FIELDS:
+        if f.name in used and f.name not in credited.column_names:
+            credited = credited.append_column(f, pa.nulls(credited.num_rows, f.type))
+    return credited
 
 
 def _check_effective(plan: CompPlan, period: Period) -> None:
@@ -198,8 +235,10 @@ def _check_effective(plan: CompPlan, period: Period) -> None:
                           f"the whole of {period.code} ({period.start} to {last_day})"])
 
 
+# measure: which measure of a weighted attainment the line counts in (empty for other components)
 CREDITS_OUT_SCHEMA = pa.schema([("payee", pa.string()), ("component", pa.string()), ("line_id", pa.string()),
-                                ("seller", pa.string()), ("level", pa.int32()), ("credit", pa.decimal128(38, 8))])
+                                ("seller", pa.string()), ("level", pa.int32()), ("credit", pa.decimal128(38, 8)),
+                                ("measure", pa.string())])
 
 
 def _empty_credits() -> pa.Table:
@@ -245,20 +284,38 @@ CREATE MACRO round_up(x) AS trunc(x, 2) + CASE WHEN x > trunc(x, 2) THEN 0.01 WH
 
 
 @dataclass
+class _Value:
+    """A sum the single pass computes per payee and slice: its column, its SQL over ``c`` (and ``pay`` when
+    recognised on payment, ``nc`` for first purchases), the bound values, the date basis and the roll-up levels."""
+
+    name: str
+    sql: str
+    params: list
+    basis: str = "booked"  # booked (c.date), paid (pay.date), invoiced (c.invoiced_on)
+    levels: int = 0
+
+
+@dataclass
 class _Part:
     """One component inside a run: its window and the value columns it adds to the single pass."""
 
     index: int
     component: Component
     window: Period
-    values: list[tuple[str, str, list]] = field(default_factory=list)  # (column, SQL over c, params)
+    values: list[_Value] = field(default_factory=list)
     rules: list[tuple[str, Decimal]] = field(default_factory=list)  # rate-table rows: (rule, rate) by index
     rule_sql: str = ""  # rate tables: the row index of a line (SQL over c)
     rule_params: list = field(default_factory=list)
-    paid: bool = False  # recognised on payment: summed over the payments (``pay``), dated by their date
+
+    @property
+    def paid(self) -> bool:
+        return self.component.credit.recognise == "paid"
 
     def col(self, name: str) -> str:
         return f"k{self.index}_{name}"
+
+
+_DATE = {"booked": "c.date", "paid": "pay.date", "invoiced": "c.invoiced_on"}
 
 
 class _Run:
@@ -268,17 +325,30 @@ class _Run:
     def __init__(self, con, plan: CompPlan, period: Period, calendar: FiscalCalendar, inputs: CompInputs):
         self.con, self.plan, self.period, self.calendar, self.inputs = con, plan, period, calendar, inputs
         self.start = min(window_of(c, self.period, self.calendar).start for c in plan.components)  # the single pass reads from here
+        self.new_customers = any(cr.type is CreditType.NEW_CUSTOMERS for cr in credits_of(plan))
         self.parts = [self._part(i, c) for i, c in enumerate(plan.components)]
         con.execute(_MACROS)
+        # a payee takes part in the plan from ``start`` to ``end``: their own credit counts only the lines
+        # recognised inside that span (a plan change mid-period splits the lines between the two plans' runs),
+        # while those lines still roll up to their managers; checked only when some span cuts the scanned range
+        self.spans = con.execute("""SELECT count(*) > 0 FROM in_payees WHERE start > ? OR "end" < ?""",
+                                 [self.start, self.period.end - dt.timedelta(days=1)]).fetchone()[0]
 
     # -- setting up ---------------------------------------------------------------------------------------
+    def _value(self, part: _Part, name: str, credit: Credit, sql: str | None = None) -> _Value:
+        where, params = self._where(part, credit)
+        return _Value(name, f"CASE WHEN {where} THEN {sql or _amount(credit)} END", params, credit.recognise,
+                      credit.roll_up.levels)
+
     def _part(self, index: int, c: Component) -> _Part:
-        part = _Part(index, c, window_of(c, self.period, self.calendar), paid=c.credit.recognise == "paid")
-        where, params = self._where(part)
-        amount = "pay.amount * c.share" if part.paid else _AMOUNT[c.credit.type]
+        part = _Part(index, c, window_of(c, self.period, self.calendar))
+        if c.attainment is not None:  # one sum per measure, each with its own credit
+            for j, measure in enumerate(c.attainment.measures):
+                part.values.append(self._value(part, part.col(f"m{j}"), measure.credit))
+            return part
         if c.spiff is not None:
             sql = "c.quantity * c.share" if c.spiff.per_unit is not None else "c.share"
-            part.values.append((part.col("v"), f"CASE WHEN {where} THEN {sql} END", params))
+            part.values.append(self._value(part, part.col("v"), c.credit, sql))
         elif c.rate is not None and c.rate.table is not None:
             table = c.rate.table
             # which row of the table each line falls under: product rows first, then category rows, else the
@@ -292,23 +362,25 @@ class _Run:
             part.rule_sql = f"CASE {' '.join(whens)} ELSE {len(part.rules)} END"
             part.rule_params = rule_params
             part.rules.append(("default" if table.default is not None else "no rate", table.default or Decimal(0)))
-            part.values.append((part.col("v"), f"CASE WHEN {where} THEN {amount} END", params))
+            part.values.append(self._value(part, part.col("v"), c.credit))
         elif c.draw is None and (c.bonus is None or c.bonus.mbo_target is None):  # draws and MBO read no lines
-            part.values.append((part.col("v"), f"CASE WHEN {where} THEN {amount} END", params))
+            part.values.append(self._value(part, part.col("v"), c.credit))
         if c.multipliers:  # the figures a multiplier's formula may use
             net = "pay.amount * c.share" if part.paid else "c.net * c.share"
             margin = "NULL" if part.paid else "(c.net - c.cost) * c.share"
             for name, sql in (("net", net), ("margin", margin), ("units", "c.quantity * c.share"),
                               ("lines", "c.share")):
-                part.values.append((part.col(f"f_{name}"), f"CASE WHEN {where} THEN {sql} END", params))
+                part.values.append(self._value(part, part.col(f"f_{name}"), c.credit, sql))
         return part
 
-    def _where(self, part: _Part, *, scan: bool = True, returns: bool = False) -> tuple[str, list]:
-        """The condition (on ``in_credited c``) of the lines a component counts in its window (inside the single
-        pass, which already keeps only the dates from the earliest window start to the period's end, the
-        window's start is tested only when it is later). With a clawback, returns that name their original line
-        count in no measure; ``returns`` selects those of the period inside the clawback window instead."""
+    def _where(self, part: _Part, credit: Credit | None = None, *, scan: bool = True,
+               returns: bool = False) -> tuple[str, list]:
+        """The condition (on ``in_credited c``) of the lines a credit counts in its component's window (inside
+        the single pass, which already keeps only the dates from the earliest window start to the period's end,
+        the window's start is tested only when it is later). With a clawback, returns that name their original
+        line count in no measure; ``returns`` selects those of the period inside the clawback window instead."""
         c = part.component
+        credit = credit or c.credit
         where, params = [], []
         if c.clawback is not None and not returns:
             where.append("NOT (c.original_line_id IS NOT NULL AND c.net < 0)")
@@ -316,19 +388,22 @@ class _Run:
             where += ["c.original_line_id IS NOT NULL", "c.net < 0", "c.date >= ?",
                       "date_diff('day', c.original_date, c.date) <= ?"]
             params += [self.period.start, c.clawback.window_days]
-        date = "pay.date" if part.paid else "c.date"
+        date = _DATE[credit.recognise]
         if not scan or part.window.start > self.start:
             where.append(f"{date} >= ?")
             params.append(part.window.start)
         if not scan:
             where.append(f"{date} < ?")
             params.append(self.period.end)
-        f = c.credit.filter
+        f = credit.filter
         for column, values in (("product", f.products), ("category", f.categories), ("region", f.regions),
                                ("segment", f.segments), ("customer", f.customers)):
             if values:
                 where.append(_in(f"c.{column}", values))
                 params += values
+        for name, values in sorted(f.attributes.items()):
+            where.append(_in("c.attributes[?]", values))
+            params += [name, *values]
         if c.spiff is not None:
             s = c.spiff
             where += ["c.date >= ?", "c.date <= ?"]
@@ -341,13 +416,41 @@ class _Run:
             where.append("(" + " OR ".join(keys) + ")")
         return "(" + (" AND ".join(where) or "true") + ")", params
 
+    def _source(self, basis: str) -> str:
+        """The rows a pass reads: credited lines (with their first-purchase mark when a credit counts new
+        customers, and the payee's span in the plan when spans cut the range), or payments joined to the lines
+        they pay."""
+        source = ("in_payments pay JOIN in_credited c ON c.line_id = pay.line_id" if basis == "paid" else
+                  "in_credited c" + (" LEFT JOIN nc ON nc.line_id = c.line_id" if self.new_customers else ""))
+        return source + (" LEFT JOIN in_payees sp ON sp.payee = c.payee" if self.spans else "")
+
+    def _outside(self, basis: str) -> str:
+        """SQL: the row is recognised outside its payee's span in the plan (false when no span cuts the range)."""
+        if not self.spans:
+            return "false"
+        date = _DATE[basis]
+        return f'coalesce({date} < sp.start OR {date} > sp."end", false)'
+
+    def _first_purchases(self) -> None:
+        """``nc``: per customer, the line of their first-ever purchase — the first non-return line (no original,
+        quantity above 0) on the customer's first purchase date (the customers input's, else the earliest such
+        line of the inputs), the lowest line id on that day."""
+        self.con.execute("""
+            CREATE OR REPLACE TEMP TABLE nc AS
+            WITH l AS (SELECT DISTINCT line_id, customer, date FROM in_credited
+                       WHERE original_line_id IS NULL AND quantity > 0 AND coalesce(customer, '') <> ''),
+                 f AS (SELECT l.customer, coalesce(any_value(k.first_order_date), min(l.date)) AS first_date
+                       FROM l LEFT JOIN in_customers k ON k.customer = l.customer GROUP BY l.customer)
+            SELECT min(l.line_id) AS line_id FROM l JOIN f ON f.customer = l.customer AND f.first_date = l.date
+            GROUP BY l.customer""")
+
     # -- the single pass and the roll-up ----------------------------------------------------------------
     def _slices(self) -> list:
         """Dates where a sum must be cut: the period's start (windows before it), and every change of the
         hierarchy inside the scanned range (a roll-up follows the hierarchy of each line's date)."""
         start = self.start
         cuts = {self.period.start}
-        if any(p.component.credit.roll_up.levels for p in self.parts):
+        if any(v.levels for p in self.parts for v in p.values):
             for (day,) in self.con.execute("""
                     SELECT DISTINCT d FROM (SELECT valid_from AS d FROM in_hierarchy UNION ALL
                                             SELECT valid_to FROM in_hierarchy)
@@ -357,53 +460,56 @@ class _Run:
 
     def _aggregate(self) -> None:
         """``agg``: (payee, slice start, level, every value column): one pass over the credited lines (and one
-        over the payments when a component recognises credit on payment), then the roll-up rows."""
+        over the payments, or over the invoice dates, when a credit is recognised on them), then the roll-up
+        rows."""
+        if self.new_customers:
+            self._first_purchases()
         cuts = self._slices()
         start = self.start
         starts = [start, *cuts]
         slice_params = [v for cut, begin in zip(cuts, starts, strict=False) for v in (cut, begin)] + [starts[-1]]
         tables = [p for p in self.parts if p.rule_sql]
+        values = [v for p in self.parts for v in p.values]
         self.con.execute("DROP TABLE IF EXISTS agg")
-        for paid in (False, True):
-            if paid and not any(p.paid for p in self.parts):
-                break
-            date = "pay.date" if paid else "c.date"
+        for basis in ("booked", "paid", "invoiced"):
+            if basis != "booked" and not any(v.basis == basis for v in values):
+                continue
+            date = _DATE[basis]
             slice_sql = ("CASE " + " ".join(f"WHEN {date} < ? THEN ?" for _ in cuts) + " ELSE ? END") if cuts else "?"
             keys = "".join(f", {p.rule_sql} AS {p.col('rule')}" for p in tables)
             sums, value_params = [], []
-            for p in self.parts:
-                for name, sql, ps in p.values:
-                    if p.paid == paid:
-                        sums.append(f"sum({sql}) AS {name}")
-                        value_params += ps
-                    else:
-                        sums.append(f"CAST(NULL AS DECIMAL(38,8)) AS {name}")
-            source = ("in_payments pay JOIN in_credited c ON c.line_id = pay.line_id" if paid else "in_credited c")
-            select = f"""SELECT c.payee, {slice_sql} AS slice{keys}, 0 AS level, {', '.join(sums)}
-                FROM {source} WHERE {date} >= ? AND {date} < ? GROUP BY ALL"""
+            for v in values:
+                if v.basis == basis:
+                    sums.append(f"sum({v.sql}) AS {v.name}")
+                    value_params += v.params
+                else:
+                    sums.append(f"CAST(NULL AS DECIMAL(38,8)) AS {v.name}")
+            outside = f", {self._outside(basis)} AS outside" if self.spans else ""
+            select = f"""SELECT c.payee, {slice_sql} AS slice{keys}{outside}, 0 AS level, {', '.join(sums)}
+                FROM {self._source(basis)} WHERE {date} >= ? AND {date} < ? GROUP BY ALL"""
             params = (slice_params + [x for p in tables for x in p.rule_params] + value_params
                       + [start, self.period.end])
-            self.con.execute(("INSERT INTO agg " if paid else "CREATE TEMP TABLE agg AS ") + select, params)
-        values = [v for p in self.parts for v in p.values]
-        top = max(p.component.credit.roll_up.levels for p in self.parts)
+            self.con.execute(("INSERT INTO agg " if basis != "booked" else "CREATE TEMP TABLE agg AS ") + select,
+                             params)
+        top = max((v.levels for v in values), default=0)
         for level in range(1, top + 1):
-            cols = ", ".join(f"a.{name}" if p.component.credit.roll_up.levels >= level else f"NULL AS {name}"
-                             for p in self.parts for name, _s, _p in p.values)
-            rule_cols = "".join(f"a.{p.col('rule')}, " for p in tables)
+            cols = ", ".join(f"a.{v.name}" if v.levels >= level else f"NULL AS {v.name}" for v in values)
+            rule_cols = "".join(f"a.{p.col('rule')}, " for p in tables) + ("false, " if self.spans else "")
             self.con.execute(f"""
                 INSERT INTO agg SELECT h.manager, a.slice, {rule_cols}?, {cols}
                 FROM agg a JOIN in_hierarchy h ON h.payee = a.payee AND a.slice >= h.valid_from
                      AND (h.valid_to IS NULL OR a.slice < h.valid_to)
                 WHERE a.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
-        sums = [f"sum({name}) AS {name}, sum({name}) FILTER (WHERE slice < ?) AS {name}_before"
-                for name, _s, _p in values]
+        inside = " AND NOT outside" if self.spans else ""
+        sums = [f"sum({v.name}) FILTER (WHERE true{inside}) AS {v.name}, "
+                f"sum({v.name}) FILTER (WHERE slice < ?{inside}) AS {v.name}_before" for v in values]
         params = [self.period.start] * len(values)
         for p in tables:  # per row of a rate table: the sum of its lines
-            sums += [f"sum({p.col('v')}) FILTER (WHERE {p.col('rule')} = {i}) AS {p.col(f'r{i}')}"
+            sums += [f"sum({p.col('v')}) FILTER (WHERE {p.col('rule')} = {i}{inside}) AS {p.col(f'r{i}')}"
                      for i in range(len(p.rules))]
         self.con.execute(f"""
-            CREATE TEMP TABLE m AS SELECT payee, {', '.join(sums)} FROM agg SEMI JOIN in_payees p USING (payee)
-            GROUP BY payee""", params)
+            CREATE TEMP TABLE m AS SELECT payee, {', '.join(sums) or 'NULL AS nothing'} FROM agg
+            SEMI JOIN in_payees p USING (payee) GROUP BY payee""", params)
 
     # -- the rules per component -----------------------------------------------------------------------
     def _participation(self, name: str, start, end) -> None:
@@ -437,6 +543,8 @@ class _Run:
                 continue
             if c.spiff is not None:
                 self._spiff(part)
+            elif c.team is not None:
+                self._team(part)
             elif c.bonus is not None and c.bonus.mbo_target is not None:
                 self._mbo(part)
             elif c.rate is not None and c.rate.table is not None:
@@ -562,8 +670,11 @@ class _Run:
 
     def _measure_rules(self, part: _Part) -> None:
         c, v = part.component, part.col("v")
-        self.con.execute(f"""INSERT INTO measures SELECT payee, ?, coalesce({v}, 0), NULL FROM m
-                             WHERE {v} IS NOT NULL""", [c.id])
+        if c.attainment is not None:
+            self._weighted(part)
+        else:
+            self.con.execute(f"""INSERT INTO measures SELECT payee, ?, coalesce({v}, 0), NULL FROM m
+                                 WHERE {v} IS NOT NULL""", [c.id])
         if c.quota is not None:
             self._quotas(part)
         windowed = part.window.start != self.period.start
@@ -593,14 +704,21 @@ class _Run:
                     INSERT INTO details SELECT s.payee, ?, 'gate: attainment below ' || ? || ?, 0, {sign} {x}, 0, 0
                     FROM {source} WHERE {gated}""", [c.id, _percent(c.gate.min_attainment), suffix])
 
+    def _measured(self, part: _Part) -> str:
+        """SQL of (payee, x: the measure to date, xb: the measure before the period) for the payees measured."""
+        v = part.col("v")
+        if part.component.attainment is not None:
+            return f"(SELECT payee, x, xb FROM {part.col('att')})"
+        return f"(SELECT payee, coalesce({v}, 0) AS x, coalesce({v}_before, 0) AS xb FROM m WHERE {v} IS NOT NULL)"
+
     def _sides(self, part: _Part, windowed: bool) -> list[tuple[str, str, str, str]]:
         """(source, measure SQL, sign, rule suffix): the measure to date, and — for a window longer than the
         period — the measure before the period, whose earnings are taken off."""
-        c, v = part.component, part.col("v")
-        q = "q.quota" if c.quota is not None else "NULL"
-        source = (f"(SELECT m.payee, coalesce(m.{v}, 0) AS x, coalesce(m.{v}_before, 0) AS xb, {q} AS quota FROM m "
-                  + (f"JOIN measures q ON q.payee = m.payee AND q.component = '{c.id}' " if c.quota is not None else "")
-                  + f"WHERE m.{v} IS NOT NULL) s")
+        c = part.component
+        quota = c.quota is not None or c.attainment is not None
+        # component ids are validated identifiers ([a-z][a-z0-9_]*), safe in SQL text
+        source = (f"(SELECT t.payee, t.x, t.xb, {'q.quota' if quota else 'NULL'} AS quota FROM {self._measured(part)} t "
+                  + (f"JOIN measures q ON q.payee = t.payee AND q.component = '{c.id}'" if quota else "") + ") s")
         sides = [(source, "s.x", "", "")]
         if windowed:
             sides.append((source, "s.xb", "-", f" (before {self.period.start})"))
@@ -624,15 +742,185 @@ class _Run:
             raise InputError([f"component {c.id}: no quota for period {code} for payee {p}" for p in missing])
         self._prorate_quotas(part)
 
-    def _prorate_quotas(self, part: _Part) -> None:
+    def _prorate_quotas(self, part: _Part, table: str = "measures") -> None:
         """A payee who takes part in only some days of the quota's period (a quarter's for a quarterly window)
-        has that share of the quota, rounded to cents half up."""
+        has that share of the quota, rounded to cents half up; then the ramp, if the component has one."""
         whole = self.calendar.parse(part.window.code) if part.window.code != self.period.code else self.period
         self._participation("qp", whole.start, whole.end)
-        self.con.execute("""
-            UPDATE measures SET quota = prorate(measures.quota, qp.days, qp.total) FROM qp
-            WHERE measures.component = ? AND qp.payee = measures.payee AND qp.days < qp.total""",
+        self.con.execute(f"""
+            UPDATE {table} SET quota = prorate({table}.quota, qp.days, qp.total) FROM qp
+            WHERE {table}.component = ? AND qp.payee = {table}.payee AND qp.days < qp.total""",
                          [part.component.id])
+        if part.component.ramp:
+            self._ramp(part, table)
+
+    def _ramp(self, part: _Part, table: str) -> None:
+        """Quotas × the ramp's factor for the payout period's month, counted from the month of the payee's hire
+        date (else their start in the plan), that month being month 1 (the average of its months' factors for a
+        quarterly payout period), rounded to cents half up — per payee, thousands of rows, in exact Decimal. A
+        payee with no date, or past the ramp, keeps the quota; each ramped payee gets a row saying so."""
+        c = part.component
+        steps = []
+        for step in c.ramp:
+            steps += [step.factor] * step.months
+        months = []
+        day = self.period.start
+        while day < self.period.end:
+            months.append((day.year, day.month))
+            day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        rows = self.con.execute(f"""
+            SELECT t.rowid, t.payee, t.quota, coalesce(p.hired, p.start) FROM {table} t JOIN in_payees p USING (payee)
+            WHERE t.component = ? AND coalesce(p.hired, p.start) IS NOT NULL AND t.quota IS NOT NULL
+            ORDER BY t.payee, t.rowid""", [c.id]).fetchall()
+        updates, notes = [], {}
+        for rowid, payee, quota, since in rows:
+            index = [max(1, (y - since.year) * 12 + m - since.month + 1) for y, m in months]
+            factors = [steps[i - 1] if i <= len(steps) else Decimal(1) for i in index]
+            if all(f == 1 for f in factors):
+                continue
+            total = sum(factors, Decimal(0))
+            updates.append({"rowid": rowid, "quota": (quota * total / len(factors)).quantize(CENT, ROUND_HALF_UP)})
+            label = f"ramp: month {index[0]}" if len(index) == 1 else f"ramp: months {index[0]}–{index[-1]}"
+            basis = quota if table == "measures" else None
+            notes[payee] = (payee, c.id, label, -1, basis, (total / len(factors)).quantize(Decimal("1E-12"),
+                                                                                            ROUND_HALF_UP), 0)
+        if updates:
+            self.con.register("ramped", pa.Table.from_pylist(updates, pa.schema([("rowid", pa.int64()),
+                                                                                ("quota", MONEY)])))
+            self.con.execute(f"UPDATE {table} SET quota = r.quota FROM ramped r WHERE {table}.rowid = r.rowid")
+            self.con.unregister("ramped")
+            self.con.executemany("INSERT INTO details VALUES (?, ?, ?, ?, ?, ?, ?)", list(notes.values()))
+
+    def _weighted(self, part: _Part) -> None:
+        """Several measures into one attainment, per payee: each measure's quota (from the input under the
+        measure's id, or fixed; prorated and ramped like any quota), attainment = Σ weight × measure ÷ quota in
+        exact Decimal (thousands of rows, not transactions), and the component's measure = attainment × target
+        (to 8 decimals, half up) against the quota ``target`` (prorated). One row per measure explains it: the
+        measure (basis) and its part of the attainment (rate), earning nothing itself."""
+        c, a = part.component, part.component.attainment
+        code = part.window.code
+        cols = [part.col(f"m{j}") for j in range(len(a.measures))]
+        measured = " OR ".join(f"{col} IS NOT NULL" for col in cols)
+        self.con.execute("""CREATE OR REPLACE TEMP TABLE wq (payee VARCHAR, component VARCHAR, j INTEGER,
+                            quota DECIMAL(18,2))""")
+        for j, measure in enumerate(a.measures):
+            if measure.quota.source == "fixed":
+                self.con.execute(f"INSERT INTO wq SELECT payee, ?, ?, ? FROM m WHERE {measured}",
+                                 [c.id, j, measure.quota.amount])
+            else:
+                self.con.execute(f"""
+                    INSERT INTO wq SELECT m.payee, ?, ?, q.quota FROM m
+                    LEFT JOIN in_quotas q ON q.payee = m.payee AND q.component = ? AND q.period = ?
+                    WHERE {measured}""", [c.id, j, measure.id, code])
+        missing = self.con.execute("SELECT payee, j FROM wq WHERE quota IS NULL ORDER BY payee, j LIMIT 50").fetchall()
+        if missing:
+            raise InputError([f"component {c.id}, measure {a.measures[j].id}: no quota for period {code} for payee {p}"
+                              for p, j in missing])
+        self._prorate_quotas(part, "wq")
+        quotas: dict[str, dict[int, Decimal]] = {}
+        for payee, j, quota in self.con.execute("SELECT payee, j, quota FROM wq").fetchall():
+            quotas.setdefault(payee, {})[j] = quota
+        rows = self.con.execute(f"""
+            SELECT m.payee, prorate(?, pr.days, pr.total), {', '.join(f'{col}, {col}_before' for col in cols)}
+            FROM m JOIN pr USING (payee) WHERE {measured} ORDER BY m.payee""", [a.target]).fetchall()
+        eight, twelve = Decimal("1E-8"), Decimal("1E-12")
+        att, details = [], []
+        for payee, target, *sums in rows:
+            x = xb = Decimal(0)
+            for j, measure in enumerate(a.measures):
+                value, before, quota = Decimal(sums[2 * j] or 0), Decimal(sums[2 * j + 1] or 0), quotas[payee][j]
+                part_of = measure.weight * value / quota if quota else Decimal(0)
+                x += part_of
+                xb += measure.weight * before / quota if quota else Decimal(0)
+                details.append((payee, c.id, f"measure {measure.id} of quota {text(quota)} × weight "
+                                f"{measure.weight.normalize():f}", -1, value, part_of.quantize(twelve, ROUND_HALF_UP),
+                                0))
+            att.append({"payee": payee, "x": (x * target).quantize(eight, ROUND_HALF_UP),
+                        "xb": (xb * target).quantize(eight, ROUND_HALF_UP), "quota": target})
+        schema = pa.schema([("payee", pa.string()), ("x", pa.decimal128(38, 8)), ("xb", pa.decimal128(38, 8)),
+                            ("quota", MONEY)])
+        self.con.register("att_rows", pa.Table.from_pylist(att, schema))
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {part.col('att')} AS SELECT * FROM att_rows")
+        self.con.unregister("att_rows")
+        self.con.execute(f"INSERT INTO measures SELECT payee, ?, x, quota FROM {part.col('att')}", [c.id])
+        if details:
+            self.con.executemany("INSERT INTO details VALUES (?, ?, ?, ?, ?, ?, ?)", details)
+
+    def _team(self, part: _Part) -> None:
+        """A team bonus: the members (payees of the run on the plan some day of the period, whose manager on its
+        last day is the team's), the team's measure (the sum of theirs) and quota (under the manager), the pool
+        (rate × measure when above 0, or the fixed amount; nothing below the gate) rounded once by the plan's
+        policy, then shares of it in whole cents: pool × weight ÷ team weight rounded down, the cents left over
+        to the largest remainders (ties by payee) — integer arithmetic, so the shares add up to the pool."""
+        c, t = part.component, part.component.team
+        v, last = part.col("v"), self.period.end - dt.timedelta(days=1)
+        weight = {"equal": "1", "by_credit": "greatest(coalesce(m.{v}, 0), 0)",
+                  "by_target_incentive": "p.target_incentive"}[t.share].format(v=v)
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE tm AS
+            SELECT p.payee, h.manager AS team, coalesce(m.{v}, 0) AS measure, {weight} AS weight
+            FROM in_payees p JOIN pr USING (payee)
+            JOIN in_hierarchy h ON h.payee = p.payee AND h.valid_from <= ? AND (h.valid_to IS NULL OR h.valid_to > ?)
+            LEFT JOIN m ON m.payee = p.payee
+            WHERE pr.days > 0 AND h.manager IS NOT NULL""", [last, last])
+        missing = self.con.execute("SELECT payee FROM tm WHERE weight IS NULL ORDER BY payee LIMIT 50").fetchall()
+        if missing:
+            raise InputError([f"component {c.id}: no target incentive for payee {p} (shares by_target_incentive)"
+                              for (p,) in missing])
+        quota = "NULL::DECIMAL(18,2)"
+        params: list = []
+        if c.quota is not None and c.quota.source == "fixed":
+            quota, params = "?::DECIMAL(18,2)", [c.quota.amount]
+        elif c.quota is not None:
+            quota, params = ("(SELECT q.quota FROM in_quotas q WHERE q.payee = g.team AND q.component = ? "
+                             "AND q.period = ?)"), [c.id, part.window.code]
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE tt AS SELECT g.*, {quota} AS quota FROM (
+                SELECT team, sum(measure) AS measure, sum(weight) AS weight, count(*) AS members FROM tm GROUP BY team
+            ) g""", params)
+        if c.quota is not None:
+            missing = self.con.execute("SELECT team FROM tt WHERE quota IS NULL ORDER BY team LIMIT 50").fetchall()
+            if missing:
+                raise InputError([f"component {c.id}: no quota for period {part.window.code} for the team of {team}"
+                                  for (team,) in missing])
+        gated = f"tt.measure < {c.gate.min_attainment} * tt.quota" if c.gate is not None else "false"
+        pool = (f"CASE WHEN tt.measure > 0 THEN round_{self.plan.rounding.value}(tt.measure * ?) ELSE 0 END"
+                if t.pool.rate is not None else "?")
+        rate = t.pool.rate if t.pool.rate is not None else t.pool.amount
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE tp AS SELECT tt.*, CASE WHEN {gated} THEN 0 ELSE {pool} END AS pool,
+                {gated} AS gated FROM tt""", [rate])
+        # weights as integers (a measure has 8 decimals, money 2): a team whose weights add up to 0 shares equally
+        self.con.execute("""
+            CREATE OR REPLACE TEMP TABLE ts AS
+            WITH w AS (SELECT tm.payee, tm.team, tm.weight AS basis, tp.pool, CAST(tp.pool * 100 AS HUGEINT) AS cents,
+                              CASE WHEN tp.weight > 0 THEN CAST(tm.weight * 100000000 AS HUGEINT) ELSE 1 END AS w,
+                              CASE WHEN tp.weight > 0 THEN CAST(tp.weight * 100000000 AS HUGEINT) ELSE tp.members END
+                                  AS total
+                       FROM tm JOIN tp USING (team)),
+                 s AS (SELECT *, cents * w // total AS floor_cents, cents * w % total AS remainder FROM w),
+                 r AS (SELECT *, cents - sum(floor_cents) OVER (PARTITION BY team) AS left_over,
+                              row_number() OVER (PARTITION BY team ORDER BY remainder DESC, payee) AS rank FROM s)
+            SELECT payee, team, basis, pool, w, total,
+                   CAST(floor_cents + CASE WHEN rank <= left_over THEN 1 ELSE 0 END AS DECIMAL(38,0)) * 0.01 AS share
+            FROM r""")
+        label = {"equal": "team share: equal", "by_credit": "team share: by credit",
+                 "by_target_incentive": "team share: by target incentive"}[t.share]
+        self.con.execute("""
+            INSERT INTO measures SELECT tm.payee, ?, tt.measure, tt.quota FROM tm JOIN tt USING (team)""", [c.id])
+        self.con.execute("""
+            INSERT INTO details SELECT tm.payee, ?, 'team pool of ' || tm.team || ' (' || tp.members || ' members)',
+                0, tp.measure, ?, 0
+            FROM tm JOIN tp USING (team) WHERE NOT tp.gated""", [c.id, t.pool.rate])
+        if c.gate is not None:
+            self.con.execute("""
+                INSERT INTO details SELECT tm.payee, ?, 'gate: attainment below ' || ?, 0, tp.measure, 0, 0
+                FROM tm JOIN tp USING (team) WHERE tp.gated""", [c.id, _percent(c.gate.min_attainment)])
+        # the share's rate: weight ÷ team weight to 12 decimals, half up (integer arithmetic: shown, not used)
+        self.con.execute("""
+            INSERT INTO details SELECT payee, ?, ?, 1, pool,
+                CAST((2 * w * 1000000000000 + total) // (2 * total) AS DECIMAL(38,0)) * 0.000000000001, share
+            FROM ts""", [c.id, label])
 
     def _bands(self, part: _Part) -> str:
         """The component's bands as a VALUES list (band, low, high, rate, rule)."""
@@ -766,11 +1054,10 @@ class _Run:
     def _interpolated(self, part: _Part, windowed: bool) -> None:
         """Interpolated bands divide (the rate moves with attainment inside a band): per payee in exact Decimal
         arithmetic — thousands of rows, not the transactions."""
-        c, v = part.component, part.col("v")
+        c = part.component
         rows = self.con.execute(f"""
-            SELECT m.payee, coalesce(m.{v}, 0), coalesce(m.{v}_before, 0), q.quota FROM m
-            LEFT JOIN measures q ON q.payee = m.payee AND q.component = ? WHERE m.{v} IS NOT NULL
-            ORDER BY m.payee""", [c.id]).fetchall()
+            SELECT t.payee, t.x, t.xb, q.quota FROM {self._measured(part)} t
+            LEFT JOIN measures q ON q.payee = t.payee AND q.component = ? ORDER BY t.payee""", [c.id]).fetchall()
         out = []
         for payee, to_date, before, quota in rows:
             sides = [(Decimal(to_date), 1, "")]
@@ -837,41 +1124,49 @@ class _Run:
 
     # -- lineage ---------------------------------------------------------------------------------------
     def _credit_rows(self, part: _Part) -> pa.Table:
-        """Every credited line behind each payee's measure of a component (and the managers' roll-up rows)."""
+        """Every credited line behind each payee's measure of a component (and the managers' roll-up rows); for a
+        weighted attainment, each measure's lines, named in ``measure``."""
+        c = part.component
+        runs: list[tuple[Credit, str | None, bool]] = [(c.credit, None, False)]
+        if c.clawback is not None:
+            runs.append((c.credit, None, True))
+        if c.attainment is not None:
+            runs = [(m.credit, m.id, False) for m in c.attainment.measures]
         tables = []
-        for returns in (False, True) if part.component.clawback is not None else (False,):
-            self._lines_table(part, returns=returns)
+        for credit, measure, returns in runs:
+            self._lines_table(part, returns=returns, credit=credit)
             tables.append(self.con.sql("""
                 SELECT cl.payee, $component AS component, cl.line_id, cl.seller, cl.level::INTEGER AS level,
-                       CAST(cl.credit AS DECIMAL(38,8)) AS credit
-                FROM cl SEMI JOIN in_payees p USING (payee)
+                       CAST(cl.credit AS DECIMAL(38,8)) AS credit, CAST($measure AS VARCHAR) AS measure
+                FROM cl SEMI JOIN in_payees p USING (payee) WHERE cl.credit IS NOT NULL
                 ORDER BY cl.payee, cl.line_id, cl.level, cl.seller""",
-                                       params={"component": part.component.id}).to_arrow_table())
+                                       params={"component": c.id, "measure": measure}).to_arrow_table())
         table = pa.concat_tables(tables)
         return table.sort_by([("payee", "ascending"), ("line_id", "ascending"), ("level", "ascending"),
-                              ("seller", "ascending")])
+                              ("seller", "ascending"), ("measure", "ascending")])
 
-    def _lines_table(self, part: _Part, *, returns: bool = False) -> None:
-        """Table ``cl``: the component's credited lines in its window (or, ``returns``, the period's clawed-back
+    def _lines_table(self, part: _Part, *, returns: bool = False, credit: Credit | None = None) -> None:
+        """Table ``cl``: the credit's lines in the component's window (or, ``returns``, the period's clawed-back
         returns), one row per payee and line, with the managers' roll-up rows (seller: who sold it; level: how
         many managers up)."""
-        where, params = self._where(part, scan=False, returns=returns)
-        if part.paid:  # one row per payment: the line it pays, on the payment's date
-            amount, date, source = ("pay.amount * c.share", "pay.date",
-                                    "in_payments pay JOIN in_credited c ON c.line_id = pay.line_id")
-        else:
-            amount, date, source = _AMOUNT[part.component.credit.type], "c.date", "in_credited c"
+        credit = credit or part.component.credit
+        where, params = self._where(part, credit, scan=False, returns=returns)
+        # paid: one row per payment (the line it pays, on the payment's date); invoiced: on the invoice date
+        date, source, amount = _DATE[credit.recognise], self._source(credit.recognise), _amount(credit)
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE cl AS SELECT c.payee, c.payee AS seller, 0 AS level, c.line_id,
-                {date} AS date, {amount} AS credit, c.product, c.category, c.original_date
+                {date} AS date, {amount} AS credit, c.product, c.category, c.original_date,
+                {self._outside(credit.recognise)} AS outside
             FROM {source} WHERE {where}""", params)
-        for level in range(1, part.component.credit.roll_up.levels + 1):
+        for level in range(1, credit.roll_up.levels + 1):
             self.con.execute("""
                 INSERT INTO cl SELECT h.manager, cl.seller, ?, cl.line_id, cl.date, cl.credit, cl.product,
-                    cl.category, cl.original_date
+                    cl.category, cl.original_date, false
                 FROM cl JOIN in_hierarchy h ON h.payee = cl.payee AND cl.date >= h.valid_from
                      AND (h.valid_to IS NULL OR cl.date < h.valid_to)
                 WHERE cl.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
+        if self.spans:
+            self.con.execute("DELETE FROM cl WHERE outside")
 
 
 def window_of(component: Component, period: Period, calendar: FiscalCalendar) -> Period:
@@ -892,6 +1187,16 @@ def _in(column: str, values: list) -> str:
 
 _AMOUNT = {CreditType.NET_REVENUE: "c.net * c.share", CreditType.GROSS_MARGIN: "(c.net - c.cost) * c.share",
            CreditType.UNITS: "c.quantity * c.share"}
+
+
+def _amount(credit: Credit) -> str:
+    """What a credited row adds to a measure: its amount (a payment's, when recognised on payment), or its share
+    of one new customer when the row is a customer's first purchase (``nc``)."""
+    if credit.recognise == "paid":
+        return "pay.amount * c.share"
+    if credit.type is CreditType.NEW_CUSTOMERS:
+        return "CASE WHEN nc.line_id IS NOT NULL THEN c.share END"
+    return _AMOUNT[credit.type]
 
 
 def _interpolate(c: Component, measure: Decimal, quota) -> list[tuple]:

@@ -2,7 +2,7 @@
 
 - ``salesops comp check PLAN.yaml``: validate a plan; every problem with its path and line; exit 1 if any.
 - ``salesops comp calc --plan PLAN.yaml --transactions FILE --payees FILE [--quotas FILE] [--hierarchy FILE]
-  [--scores FILE] [--payments FILE] [--balances FILE] --period 2026-03 --out DIR``: run the plan and write ``payouts.csv`` (one row per payee and component: the
+  [--scores FILE] [--payments FILE] [--balances FILE] [--customers FILE] --period 2026-03 --out DIR``: run the plan and write ``payouts.csv`` (one row per payee and component: the
   amount and its lineage — plan, version, period, measure, quota, attainment, the rules that paid), ``details.csv``
   (the rows each payout adds up), ``credits.csv`` (every credited order line behind each measure) and
   ``statements/<payee>.txt``, and ``balances.csv`` when the plan has a draw (the next period's ``--balances``).
@@ -54,7 +54,7 @@ def calc_command(args: argparse.Namespace) -> int:
             raise ValueError(f"--period {args.period}: a payout period is a month (2026-03) or a quarter (2026-Q1)")
         inputs = files.read_inputs(*(Path(name) if name else None for name in (
             args.transactions, args.payees, args.quotas, args.hierarchy, args.scores, args.payments,
-            args.balances)))
+            args.balances, args.customers)))
         result = calc.calculate(plan, inputs, period, calendar)
     except (PlanSchemaError, files.FileProblems, calc.InputError) as error:
         for problem in error.problems:
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scores", help="MBO scores: payee, component, period, score")
     p.add_argument("--payments", help="payments for recognise: paid: line_id, date, amount")
     p.add_argument("--balances", help="draw balances at the start of the period (the last run's balances.csv)")
+    p.add_argument("--customers", help="first purchase dates for new_customers: customer, first_order_date")
     p.add_argument("--period", required=True, help="2026-03 or 2026-Q1")
     p.add_argument("--fiscal-year-start", type=int, default=1, help="first month of the fiscal year (1)")
     p.add_argument("--out", required=True, help="folder for payouts.csv, details.csv, credits.csv, statements/")

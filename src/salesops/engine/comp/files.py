@@ -10,10 +10,15 @@ Columns (names are case-insensitive; ``docs/plans.md`` shows examples):
 - transactions: ``line_id`` (or ``external_id``), ``date`` (YYYY-MM-DD), ``net_amount`` (or ``net``), ``credits``
   (``E101:60;E201:40``, or ``E101`` alone for 100 %) — required; ``customer``, ``product``, ``category``,
   ``region``, ``segment``, ``quantity`` (default 1), ``cost`` (default 0), ``original_line_id`` (or
-  ``original_external_id``: the line a return returns, for clawbacks) — optional. The same columns as the
-  order-line import, with the product's category and the customer's region and segment written out.
+  ``original_external_id``: the line a return returns, for clawbacks), ``invoiced_on`` (YYYY-MM-DD or empty: the
+  invoice date, for ``recognise: invoiced``), ``attr:<name>`` (a deal attribute such as ``attr:channel``, for
+  ``filter: {attributes: …}``; an empty cell: the line has no such attribute) — optional. The same columns as
+  the order-line import, with the product's category and the customer's region and segment written out.
 - payees: ``payee`` (the employee number used in credits), ``name``, and optionally ``manager`` (an undated
-  reporting line), ``start`` and ``end`` (the first and last day in the plan: proration).
+  reporting line), ``start`` and ``end`` (the first and last day in the plan: proration), ``hired`` (the hire
+  date ramps count from), ``target_incentive`` (a team bonus shared by target incentive).
+- customers (optional, ``new_customers``): ``customer``, ``first_order_date`` — each customer's first purchase
+  over all history (without it, a customer's first line in the transactions file).
 - hierarchy (optional, dated): ``payee``, ``manager``, ``valid_from``, ``valid_to`` (exclusive, may be empty).
 - quotas (optional): ``payee``, ``component``, ``period`` (``2026-03``, ``2026-Q1``, ``2026-H1``, ``FY2026``),
   ``quota``.
@@ -32,8 +37,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from salesops.engine.comp import calc
+from salesops.engine.comp.plan import ATTRIBUTE
 
 CREDIT_PART = r"^(.+?)\s*[:：=]\s*([0-9]+(?:\.[0-9]+)?)\s*[%％]?$"
 MAX_LISTED = 200  # problems listed per run; the count says how many more there were
@@ -91,11 +98,11 @@ def _problems(con, sql: str, what: str) -> list[str]:
 
 def read_inputs(transactions: Path, payees: Path, quotas: Path | None = None, hierarchy: Path | None = None,
                 scores: Path | None = None, payments: Path | None = None,
-                balances: Path | None = None) -> calc.CompInputs:
+                balances: Path | None = None, customers: Path | None = None) -> calc.CompInputs:
     """The files as engine inputs; :class:`FileProblems` lists every bad row (up to ``MAX_LISTED``)."""
     con = duckdb.connect()
     try:
-        return _read(con, transactions, payees, quotas, hierarchy, scores, payments, balances)
+        return _read(con, transactions, payees, quotas, hierarchy, scores, payments, balances, customers)
     finally:
         con.close()
 
@@ -105,7 +112,8 @@ def _need(columns: list[str], file: str, *groups: tuple[str, ...]) -> list[str]:
 
 
 def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy: Path | None,
-          scores: Path | None = None, payments: Path | None = None, balances: Path | None = None) -> calc.CompInputs:
+          scores: Path | None = None, payments: Path | None = None, balances: Path | None = None,
+          customers: Path | None = None) -> calc.CompInputs:
     tx, pay = transactions.name, payees.name
     cols = _source(con, transactions, "tx")
     pcols = _source(con, payees, "payees")
@@ -115,6 +123,16 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
         raise FileProblems(problems)
     line_id, net = _pick(cols, "line_id", "external_id"), _pick(cols, "net_amount", "net")
     original = _pick(cols, "original_line_id", "original_external_id")
+    attributes = sorted(c for c in cols if c.startswith("attr:"))
+    problems += [f"{tx}: column {c}: an attribute name is lower case letters, digits and _, starting with a letter"
+                 for c in attributes if not ATTRIBUTE.match(c.removeprefix("attr:"))]
+    if problems:
+        raise FileProblems(problems)
+    # attr:<name> columns → one map per line (the non-empty cells)
+    entries = ", ".join(f"{{'key': '{c.removeprefix('attr:')}', 'value': {_quote(c)}}}" for c in attributes)
+    invoiced = "nullif(invoiced_on, '')" if "invoiced_on" in cols else "NULL"
+    attribute_sql = (f"map_from_entries(list_filter([{entries}], lambda e: coalesce(e.value, '') <> ''))"
+                     if attributes else "NULL::MAP(VARCHAR, VARCHAR)")
 
     def text(name: str) -> str:
         return f'coalesce("{name}", \'\')' if name in cols else "''"
@@ -129,12 +147,16 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
             {text('region')} AS region, {text('segment')} AS segment,
             {money(_pick(cols, 'quantity'), '1')} AS quantity_text, {money(net, '')} AS net_text,
             {money(_pick(cols, 'cost'), '0')} AS cost_text, coalesce(credits, '') AS credits,
-            {f'nullif("{original}", {chr(39)}{chr(39)})' if original else 'NULL'} AS original_line_id
+            {f'nullif("{original}", {chr(39)}{chr(39)})' if original else 'NULL'} AS original_line_id,
+            {invoiced} AS invoiced_text,
+            {attribute_sql} AS attributes
         FROM raw_tx""")
     checks = []
     for column, expr, places in (("quantity", "quantity_text", 4), (net, "net_text", 2), ("cost", "cost_text", 2)):
         checks.append(_bad_numbers("tx", expr, column, places, negative=True))
     checks.append("SELECT _row, 'date', date_text, 'not a date (YYYY-MM-DD)' FROM tx WHERE date IS NULL")
+    checks.append("SELECT _row, 'invoiced_on', invoiced_text, 'not a date (YYYY-MM-DD)' FROM tx "
+                  "WHERE invoiced_text IS NOT NULL AND try_strptime(invoiced_text, '%Y-%m-%d') IS NULL")
     if original:
         checks.append(f"""SELECT _row, '{original}', original_line_id, 'no such line in this file' FROM tx
                           WHERE original_line_id IS NOT NULL AND original_line_id NOT IN (SELECT line_id FROM tx)""")
@@ -177,7 +199,11 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
         WHERE _row > first_row OR coalesce(payee, '') = '' ORDER BY 1 LIMIT {MAX_LISTED}""", pay)
     hierarchy_sql = _hierarchy(con, pcols, hierarchy, problems, pay)
     quota_sql = _quotas(con, quotas, problems)
-    problems += _dates(con, "raw_payees", pay, [c for c in ("start", "end") if c in pcols])
+    problems += _dates(con, "raw_payees", pay, [c for c in ("start", "end", "hired") if c in pcols])
+    if "target_incentive" in pcols:
+        given = "(SELECT * FROM raw_payees WHERE coalesce(target_incentive, '') <> '')"
+        problems += _problems(con, _bad_numbers(given, "target_incentive", "target_incentive", 2)
+                              + f" ORDER BY 1 LIMIT {MAX_LISTED}", pay)
     if "start" in pcols and "end" in pcols:
         problems += _problems(con, f"""
             SELECT _row, 'end', "end", 'before start ' || start FROM raw_payees
@@ -186,23 +212,29 @@ def _read(con, transactions: Path, payees: Path, quotas: Path | None, hierarchy:
     score_sql = _scores(con, scores, problems)
     payment_sql = _payments(con, payments, problems)
     balance_sql = _balances(con, balances, problems)
+    customer_sql = _customers(con, customers, problems)
     if problems:
         raise FileProblems(problems[:MAX_LISTED] + ([f"… and {len(problems) - MAX_LISTED} more"]
                                                     if len(problems) > MAX_LISTED else []))
     lines = con.sql("""
         SELECT line_id, date, customer, product, category, region, segment,
                CAST(quantity_text AS DECIMAL(18,4)) AS quantity, CAST(net_text AS DECIMAL(18,2)) AS net,
-               CAST(cost_text AS DECIMAL(18,2)) AS cost, original_line_id
-        FROM tx ORDER BY _row""").to_arrow_table().cast(calc.RETURNS_LINE_SCHEMA)
+               CAST(cost_text AS DECIMAL(18,2)) AS cost, original_line_id,
+               try_strptime(invoiced_text, '%Y-%m-%d')::DATE AS invoiced_on, attributes
+        FROM tx ORDER BY _row""").to_arrow_table().cast(pa.schema([*calc.RETURNS_LINE_SCHEMA,
+                                                                   *calc.OPTIONAL_LINE_FIELDS]))
     credits = con.sql("""SELECT line_id, payee, CAST(pct * 0.01 AS DECIMAL(9,6)) AS share FROM cr
                          ORDER BY _row, payee""").to_arrow_table().cast(calc.CREDIT_SCHEMA)
     name = "coalesce(name, '')" if "name" in pcols else "''"
-    start, end = (f"try_strptime(nullif({c}, ''), '%Y-%m-%d')::DATE" if c.strip('"') in pcols else "NULL::DATE"
-                  for c in ("start", '"end"'))
-    payee_table = con.sql(f"SELECT payee, {name} AS name, {start} AS start, {end} AS \"end\" FROM raw_payees "
-                          "ORDER BY _row").to_arrow_table()
+    start, end, hired = (f"try_strptime(nullif({c}, ''), '%Y-%m-%d')::DATE" if c.strip('"') in pcols
+                         else "NULL::DATE" for c in ("start", '"end"', "hired"))
+    target = ("CAST(nullif(target_incentive, '') AS DECIMAL(18,2))" if "target_incentive" in pcols
+              else "NULL::DECIMAL(18,2)")
+    payee_table = con.sql(f"SELECT payee, {name} AS name, {start} AS start, {end} AS \"end\", {hired} AS hired, "
+                          f"{target} AS target_incentive FROM raw_payees ORDER BY _row").to_arrow_table()
     return calc.CompInputs.from_lines(
-        lines=lines, credits=credits, payees=payee_table.cast(calc.PAYEE_DATES_SCHEMA),
+        lines=lines, credits=credits, payees=payee_table.cast(calc.PAYEE_FULL_SCHEMA),
+        customers=con.sql(customer_sql).to_arrow_table().cast(calc.CUSTOMER_SCHEMA),
         hierarchy=con.sql(hierarchy_sql).to_arrow_table().cast(calc.HIERARCHY_SCHEMA),
         quotas=con.sql(quota_sql).to_arrow_table().cast(calc.QUOTA_SCHEMA),
         scores=con.sql(score_sql).to_arrow_table().cast(calc.SCORE_SCHEMA),
@@ -228,6 +260,27 @@ def _balances(con, balances: Path | None, problems: list[str]) -> str:
             WHERE payee NOT IN (SELECT payee FROM raw_payees)
         ORDER BY 1 LIMIT {MAX_LISTED}""", balances.name)
     return f'SELECT payee, component, CAST("{column}" AS DECIMAL(18,2)) AS balance FROM raw_balances ORDER BY _row'
+
+
+def _customers(con, customers: Path | None, problems: list[str]) -> str:
+    """First purchase dates for ``new_customers``: customer, first_order_date (one row per customer)."""
+    empty = "SELECT NULL::VARCHAR AS customer, NULL::DATE AS first_order_date WHERE false"
+    if customers is None:
+        return empty
+    cols = _source(con, customers, "customers")
+    missing = _need(cols, customers.name, ("customer",), ("first_order_date",))
+    if missing:
+        problems += missing
+        return empty
+    problems += _problems(con, f"""
+        SELECT _row, 'first_order_date', first_order_date, 'not a date (YYYY-MM-DD)' FROM raw_customers
+            WHERE try_strptime(first_order_date, '%Y-%m-%d') IS NULL
+        UNION ALL SELECT _row, 'customer', customer, 'the same customer is on row ' || first_row
+            FROM (SELECT _row, customer, min(_row) OVER (PARTITION BY customer) AS first_row FROM raw_customers)
+            WHERE _row > first_row OR coalesce(customer, '') = ''
+        ORDER BY 1 LIMIT {MAX_LISTED}""", customers.name)
+    return ("SELECT customer, try_strptime(first_order_date, '%Y-%m-%d')::DATE AS first_order_date "
+            "FROM raw_customers ORDER BY _row")
 
 
 def _dates(con, table: str, file: str, columns: list[str]) -> list[str]:

@@ -12,7 +12,8 @@ Rules kept here:
 - an error names where it is, as ``components[2].tiers.bands[1].rate`` and the line in the file, and every error
   of the document is reported at once;
 - tier bands start at 0, follow each other without gaps or overlaps, and have non-negative rates; a plan that
-  wants gaps says so (``allow_gaps: true``), never silently.
+  wants gaps says so (``allow_gaps: true``), never silently;
+- the weights of a weighted attainment add up to exactly 1.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from salesops.engine.money import RoundingPolicy
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+ATTRIBUTE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # a deal attribute's name (the import's ``attr:<name>`` column)
 NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, decimal_places=10)]  # rates, edges, factors
 Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, decimal_places=2)]  # money
 
@@ -41,6 +43,9 @@ class CreditType(StrEnum):
     NET_REVENUE = "net_revenue"  # 净销售额: the line's net amount (returns negative)
     GROSS_MARGIN = "gross_margin"  # 毛利: net amount − cost
     UNITS = "units"  # 数量
+    # 新客户数: one per customer whose first-ever purchase (first non-return line) falls in the window, credited to
+    # the payees of that first line by their share
+    NEW_CUSTOMERS = "new_customers"
 
 
 class Window(StrEnum):
@@ -67,9 +72,22 @@ class Filter(_Model):
     regions: list[str] = []
     segments: list[str] = []
     customers: list[str] = []
+    # deal attributes (channel, deal type…): name → the values that count, e.g. {channel: [online, partner]}
+    attributes: dict[str, list[str]] = {}
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, members in value.items():
+            if not ATTRIBUTE.match(name):
+                raise ValueError(f"attribute {name!r}: lower case letters, digits and _, starting with a letter")
+            if not members:
+                raise ValueError(f"attribute {name}: list the values that count")
+        return value
 
     def is_empty(self) -> bool:
-        return not (self.products or self.categories or self.regions or self.segments or self.customers)
+        return not (self.products or self.categories or self.regions or self.segments or self.customers
+                    or self.attributes)
 
 
 class RollUp(_Model):
@@ -81,8 +99,9 @@ class RollUp(_Model):
 class Credit(_Model):
     type: CreditType = CreditType.NET_REVENUE
     # booked: a line counts in the period of its date; paid: each payment counts in the period it arrives, as its
-    # amount × the split share (earnings in proportion to what was paid)
-    recognise: Literal["booked", "paid"] = "booked"
+    # amount × the split share (earnings in proportion to what was paid); invoiced: a line counts in the period of
+    # its invoice date (a return in the period of its credit note), a line not invoiced yet counts nowhere yet
+    recognise: Literal["booked", "paid", "invoiced"] = "booked"
     roll_up: RollUp = RollUp()
     filter: Filter = Filter()
 
@@ -90,6 +109,8 @@ class Credit(_Model):
     def _paid(self) -> Credit:
         if self.recognise == "paid" and self.type is not CreditType.NET_REVENUE:
             raise ValueError("recognise: paid counts payments, so the credit type must be net_revenue")
+        if self.type is CreditType.NEW_CUSTOMERS and self.recognise != "booked":
+            raise ValueError("new_customers counts first purchases by their date: recognise must be booked")
         return self
 
 
@@ -201,6 +222,78 @@ class Quota(_Model):
         if (self.source == "fixed") != (self.amount is not None):
             raise ValueError("a fixed quota needs amount; a quota from the input has none")
         return self
+
+
+class Measure(_Model):
+    """One measure of a weighted attainment: its own credit (type, filter, roll-up, recognition), its weight and
+    its quota (from the input, looked up under the measure's ``id``, or fixed)."""
+
+    id: str
+    credit: Credit = Credit()
+    weight: NonNegative
+    quota: Quota
+
+    @field_validator("id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise ValueError("must be lower case letters, digits and _, starting with a letter (at most 40)")
+        return value
+
+
+class Attainment(_Model):
+    """Several measures into one attainment: Σ weight × measure ÷ quota (weights add up to 1). The component's
+    measure is that attainment × ``target`` and its quota is ``target`` (prorated like a fixed amount), so tiers
+    on attainment, gates, attainment caps and milestones read the weighted attainment; with tiers, a band's rate
+    is the share of ``target`` paid per 100 % of attainment in it."""
+
+    measures: list[Measure] = Field(min_length=1)
+    target: Amount = Decimal(1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Attainment:
+        ids = [m.id for m in self.measures]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"measure ids must be unique: {', '.join(twice)}")
+        total = sum((m.weight for m in self.measures), Decimal(0))
+        if total != 1:
+            raise ValueError(f"the measures' weights add up to {total.normalize():f}, not 1")
+        if any(m.weight == 0 for m in self.measures):
+            raise ValueError("a measure's weight must be above 0")
+        return self
+
+
+class RampStep(_Model):
+    """``months`` months (counted on from the steps before) at ``factor`` × the quota."""
+
+    months: int = Field(ge=1, le=120)
+    factor: NonNegative
+
+
+class Pool(_Model):
+    """A team's pool: ``rate`` × the team's measure (nothing when it is not above 0), or a fixed ``amount`` (paid
+    when the team passes the component's gate)."""
+
+    rate: NonNegative | None = None
+    amount: Amount | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Pool:
+        if (self.rate is None) == (self.amount is None):
+            raise ValueError("give exactly one of rate or amount")
+        return self
+
+
+class Team(_Model):
+    """A team bonus: the team of a manager is the payees of the run whose manager on the period's last day is that
+    manager; its measure is the sum of the members' measures, its quota (for a gate) is looked up under the
+    manager. The pool, rounded once by the plan's policy, is shared among the members ``equal``-ly,
+    ``by_credit`` (each member's measure) or ``by_target_incentive`` (the payees' ``target_incentive``), in cents,
+    the cents left over going to the largest remainders (ties: by payee), so the shares add up to the pool."""
+
+    pool: Pool
+    share: Literal["equal", "by_credit", "by_target_incentive"] = "equal"
 
 
 class Gate(_Model):
@@ -337,6 +430,9 @@ class Component(_Model):
     spiff: Spiff | None = None
     bonus: Bonus | None = None
     draw: Draw | None = None
+    team: Team | None = None
+    attainment: Attainment | None = None
+    ramp: list[RampStep] = []  # quota × factor in a payee's first months (from their hire or start date)
 
     @field_validator("id")
     @classmethod
@@ -347,9 +443,30 @@ class Component(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Component:
-        kinds = [name for name in ("rate", "spiff", "bonus", "draw") if getattr(self, name) is not None]
+        kinds = [name for name in ("rate", "spiff", "bonus", "draw", "team") if getattr(self, name) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"give exactly one of rate, spiff, bonus or draw (got {', '.join(kinds) or 'none'})")
+            raise ValueError(f"give exactly one of rate, spiff, bonus, draw or team (got {', '.join(kinds) or 'none'})")
+        if self.attainment is not None:
+            if self.credit != Credit() or self.quota is not None:
+                raise ValueError("with attainment.measures, each measure has its own credit and quota: no credit or "
+                                 "quota on the component")
+            if not (self.rate is not None and self.rate.table is None) and not (
+                    self.bonus is not None and self.bonus.milestones):
+                raise ValueError("a weighted attainment pays through flat, tiers or milestones")
+            if (self.multipliers or self.clawback or self.rate is not None and self.rate.tiers is not None
+                    and self.rate.tiers.accumulation == "per_transaction"):
+                raise ValueError("a weighted attainment has no multipliers, clawback or per_transaction tiers")
+        if self.team is not None:
+            if (self.credit.roll_up.levels or self.window is not Window.PERIOD or self.cap or self.minimum
+                    or self.clawback or self.multipliers or self.ramp):
+                raise ValueError("a team bonus sums its members' own lines in the period: no roll_up, window, cap, "
+                                 "minimum, clawback, multipliers or ramp")
+            if self.team.pool.amount is not None and self.gate is None:
+                raise ValueError("a fixed pool is paid when the team reaches its gate: give gate and quota")
+        if self.credit.type is CreditType.NEW_CUSTOMERS and (self.clawback or self.spiff):
+            raise ValueError("new_customers counts customers: no clawback or spiff")
+        if self.ramp and self.quota is None and self.attainment is None:
+            raise ValueError("a ramp scales quotas: give it with a quota")
         if self.multipliers and self.rate is None:
             raise ValueError("multipliers scale a rate's earnings: give them with flat, table or tiers")
         if self.draw is not None and (self.gate or self.cap or self.quota or self.minimum or self.clawback
@@ -358,7 +475,7 @@ class Component(_Model):
         needs_quota = (self.rate is not None and self.rate.tiers is not None and self.rate.tiers.on == "attainment"
                        ) or self.gate is not None or (self.cap is not None and self.cap.attainment is not None) or (
                            self.bonus is not None and bool(self.bonus.milestones))
-        if needs_quota and self.quota is None:
+        if needs_quota and self.quota is None and self.attainment is None:
             raise ValueError("attainment (tiers on attainment, a gate or an attainment cap) needs a quota")
         if self.spiff is not None and (self.gate or self.cap or self.quota or self.window is not Window.PERIOD):
             raise ValueError("a spiff pays per unit or line in its dates: no quota, gate, cap or window")
@@ -366,7 +483,7 @@ class Component(_Model):
                 self.window is not Window.PERIOD or self.gate or self.quota or (self.cap and self.cap.attainment)):
             raise ValueError("a rate table pays each line in its period: no window, quota, gate or attainment cap "
                              "(use flat or tiers for those)")
-        if self.clawback is not None and (self.rate is None or self.credit.recognise == "paid" or (
+        if self.clawback is not None and (self.rate is None or self.credit.recognise != "booked" or (
                 self.rate.tiers is not None and self.rate.tiers.accumulation == "per_transaction")):
             raise ValueError("a clawback reverses a rate's earnings on booked lines (flat, table, or tiers on the total)")
         if self.cap is not None and self.cap.amount is not None and self.minimum is not None and (
@@ -396,6 +513,11 @@ class CompPlan(_Model):
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
             raise ValueError(f"component ids must be unique: {', '.join(twice)}")
+        # a measure's quota is looked up under its id, in the same column as the components' quotas
+        measures = [m.id for c in self.components if c.attainment is not None for m in c.attainment.measures]
+        clash = sorted({i for i in measures if measures.count(i) > 1 or i in ids})
+        if clash:
+            raise ValueError(f"measure ids must be unique in the plan and differ from component ids: {', '.join(clash)}")
         for c in self.components:
             if c.draw is not None:
                 unknown = [i for i in c.draw.of if i not in ids or i == c.id]
