@@ -56,13 +56,14 @@ test-postgres: $(VENV)/.installed-test
 test-e2e: $(VENV)/.installed-test assets browser
 	env -u DATABASE_URL $(BIN)/pytest -m e2e tests/e2e
 
-# Debian Chromium and a CJK font for the end-to-end tests (Playwright's own browser download does not work here).
+# Debian Chromium and a CJK font for the end-to-end tests and PDF statements (Playwright's own browser download
+# does not work here); poppler-utils lets the tests read the PDFs back.
 browser:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'wenquanyi\|noto sans cjk'; then \
+	@if ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null || ! fc-list 2>/dev/null | grep -qi 'wenquanyi\|noto sans cjk'; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei poppler-utils >/dev/null; \
 		else \
-			echo "Install Debian chromium and fonts-wqy-zenhei (as root: apt-get install chromium fonts-wqy-zenhei)"; exit 1; \
+			echo "Install Debian chromium, fonts-wqy-zenhei and poppler-utils (as root: apt-get install chromium fonts-wqy-zenhei poppler-utils)"; exit 1; \
 		fi; \
 	fi
 

@@ -195,7 +195,8 @@ def test_the_statement_pdf_embeds_a_chinese_font_and_is_confidential(world, run,
     assert b"/FontFile2" in response.content  # a TrueType CJK font embedded, not a referenced one
     assert client_for(rep_bob).get(url).status_code == 404
     assert client_for(hr_henry).get(url).status_code == 403
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-", "-"], input=response.content, capture_output=True,
-                              check=True).stdout.decode()
-        assert "李丽" in text and "销售提成" in text and "35.00" in text
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "pdftotext is missing: `make browser` installs poppler-utils"
+    text = subprocess.run([pdftotext, "-", "-"], input=response.content, capture_output=True,  # noqa: S603
+                          check=True).stdout.decode()
+    assert "李丽" in text and "销售提成" in text and "¥35.00" in text

@@ -33,15 +33,6 @@ components:
 """
 
 
-@pytest.fixture
-def plan(world, ops_olivia):
-    version = services.plan_version_create(actor=ops_olivia, name="2025 提成", document=PLAN)
-    for key in ("alice", "bob", "carol", "erin"):
-        services.plan_assign(actor=ops_olivia, plan=version.plan, salesperson=world.people[key],
-                             start_date=dt.date(2025, 1, 1))
-    return version.plan
-
-
 def amounts(run) -> dict[str, Decimal]:
     return {p.salesperson.name: p.amount for p in run.payouts.select_related("salesperson")}
 

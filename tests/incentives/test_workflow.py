@@ -14,7 +14,6 @@ from salesops.core.models import AuditEvent
 from salesops.incentives import lineage, services
 from salesops.incentives.models import Correction, DisputeStatus, RunKind, RunStatus
 from salesops.org import services as org
-from tests.incentives.test_runs import plan  # noqa: F401  (the fixture)
 
 D = Decimal
 
