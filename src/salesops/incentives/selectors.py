@@ -5,10 +5,12 @@ and the payroll table of a run. Callers check access first (``access.access_stat
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from salesops.incentives import lineage
 from salesops.incentives.models import (
@@ -173,3 +175,16 @@ def payroll(run: CalculationRun) -> tuple[list[str], list[PayrollRow]]:
         r = row(person_id)
         r.corrections, r.adjustments = corrections, adjustments
     return components, sorted(rows.values(), key=lambda r: r.employee_no)
+
+
+def payroll_columns(run: CalculationRun, components: list[str]) -> list[tuple[str, Callable[[PayrollRow], object]]]:
+    """The payroll file's columns (heading, value of a :class:`PayrollRow`): period, employee number, name, each
+    component, delta lines, adjustments, total — shared by the page's export and the API's."""
+    names = component_names(run)
+    columns: list[tuple[str, Callable[[PayrollRow], object]]] = [
+        (_("Period"), lambda r: r.period), (_("Employee number"), lambda r: r.employee_no),
+        (_("Name"), lambda r: r.name)]
+    columns += [(names.get(c, c), lambda r, c=c: r.components[c]) for c in components]
+    columns += [(_("Corrections of paid periods"), lambda r: r.corrections), (_("Adjustments"), lambda r: r.adjustments),
+                (_("Total"), lambda r: r.total)]
+    return columns

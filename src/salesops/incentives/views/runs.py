@@ -133,13 +133,8 @@ def payroll(request, run_id: int, fmt: str):
     if fmt not in FORMATS or run.status not in (RunStatus.APPROVED, RunStatus.PAID):
         raise PermissionDenied
     components, rows = selectors.payroll(run)
-    names = selectors.component_names(run)
-    columns = [(_("Period"), lambda r: r.period), (_("Employee number"), lambda r: r.employee_no),
-               (_("Name"), lambda r: r.name)]
-    columns += [(names.get(c, c), lambda r, c=c: r.components[c]) for c in components]
-    columns += [(_("Corrections of paid periods"), lambda r: r.corrections), (_("Adjustments"), lambda r: r.adjustments),
-                (_("Total"), lambda r: r.total)]
-    return export_response(columns, rows, fmt, f"payroll-{run.plan.name}-{run.period}")
+    return export_response(selectors.payroll_columns(run, components), rows, fmt,
+                           f"payroll-{run.plan.name}-{run.period}")
 
 
 # -- adjustments ---------------------------------------------------------------------------------------------------
