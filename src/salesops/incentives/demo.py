@@ -1,5 +1,7 @@
 """The demo company's compensation plan: 2 % commission on credited net revenue and an accelerator on monthly
-attainment, everyone assigned, calculated for the last two complete months — so every demo login has statements."""
+attainment, everyone assigned, calculated for the last two complete months — so every demo login has statements.
+The earlier month is reviewed (ops), approved and paid (finance); the later one is calculated and waits for review,
+with an adjustment waiting for a decision and a question from the ``rep`` login on one of their lines."""
 
 from __future__ import annotations
 
@@ -58,6 +60,19 @@ def create_demo_comp_plan() -> CompPlan | None:
     version = services.plan_version_create(actor=ops, name=_("Sales compensation"), document=document)
     for person in Salesperson.objects.order_by("employee_no"):
         services.plan_assign(actor=ops, plan=version.plan, salesperson=person, start_date=max(start, person.hire_date))
-    for month in months:
-        services.run_calculation(actor=ops, plan=version.plan, period_code=month.code)
+    runs = [services.run_calculation(actor=ops, plan=version.plan, period_code=month.code) for month in months]
+    users = get_user_model().objects
+    finance = users.filter(profile__role="finance").order_by("pk").first()
+    if finance is not None:
+        services.run_review(actor=ops, run=runs[0])
+        services.run_approve(actor=finance, run=runs[0])
+        services.run_pay(actor=finance, run=runs[0])
+    rep = users.filter(username="rep").first()
+    person = getattr(rep, "salesperson", None) if rep else None
+    line = runs[1].payouts.filter(salesperson=person).order_by("component").first() if person else None
+    if line is not None:
+        services.adjustment_create(actor=ops, plan=version.plan, salesperson=person, period_code=months[1].code,
+                                   amount=Decimal("500.00"), reason=_("Trade-fair leads handed over to the team"))
+        services.dispute_raise(actor=rep, payout=line, text=_(
+            "An order I closed at the end of the month does not seem to be counted. Can you check?"))
     return version.plan
