@@ -11,7 +11,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from salesops.core.api import AuditEventViewSet
-from salesops.incentives.api import PayoutViewSet
+from salesops.incentives import api as incentives_api
 from salesops.incentives.api_estimates import EstimateView
 from salesops.incentives.api_modelling import ModellingView
 from salesops.org import api as org_api
@@ -31,11 +31,17 @@ router.register("payments", org_api.PaymentViewSet, basename="payment")
 router.register("me", org_api.MeViewSet, basename="me")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("target-plans", TargetPlanViewSet, basename="targetplan")
-router.register("payouts", PayoutViewSet, basename="payout")
+router.register("payouts", incentives_api.PayoutViewSet, basename="payout")
+router.register("runs", incentives_api.RunViewSet, basename="comp-run")
+router.register("adjustments", incentives_api.AdjustmentViewSet, basename="comp-adjustment")
+router.register("disputes", incentives_api.DisputeViewSet, basename="comp-dispute")
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
     path("estimate/", EstimateView.as_view(), name="api-estimate"),
     path("modelling/", ModellingView.as_view(), name="api-modelling"),
+    path("statements/<int:run_id>/<int:person_id>/", incentives_api.StatementView.as_view(), name="api-statement"),
+    path("statements/<int:run_id>/<int:person_id>/why/<str:component>/", incentives_api.StatementWhyView.as_view(),
+         name="api-statement-why"),
     *router.urls,
 ]
