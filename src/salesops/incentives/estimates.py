@@ -323,16 +323,18 @@ def estimate(person: Salesperson, *, today: dt.date, deals: Iterable[Deal] = ())
     elapsed, days = period.elapsed_share(today)
     mine = _partition(build_inputs(plan, document, period, calendar), document, person.employee_no, period,
                       calendar, today)
+    variants = {"to_date": mine}
+    if elapsed < days:
+        variants["projected"] = _at_pace(mine, period, today, elapsed, days)
+    if deals:
+        variants["what_if"] = _with_deals(mine, _deal_lines(person, deals, today, _plain_schema(mine.credited)))
     try:
-        to_date = _figures(document, mine, period, calendar, person.employee_no)
-        projected = (to_date if elapsed == days else
-                     _figures(document, _at_pace(mine, period, today, elapsed, days), period, calendar,
-                              person.employee_no))
-        what_if = (_figures(document, _with_deals(mine, _deal_lines(person, deals, today)), period, calendar,
-                            person.employee_no) if deals else None)
+        figures = _calculate(document, variants, period, calendar, person.employee_no)
     except calc.InputError as error:
         raise EstimateUnavailable(_("The plan cannot be calculated for %(person)s yet: %(problems)s") % {
             "person": person.name, "problems": "; ".join(error.problems)}) from None
+    to_date = figures["to_date"]
+    projected, what_if = figures.get("projected", to_date), figures.get("what_if")
     return Estimate(person=person, plan=plan, version=version, period=period, today=today, days_elapsed=elapsed,
                     days_in_period=days, to_date=to_date, projected=projected, deals=deals, what_if=what_if,
                     tiers=_attainment_tiers(document))
@@ -389,10 +391,14 @@ def _member(column, values) -> pa.ChunkedArray:
     return pc.is_in(column, value_set=pa.array(sorted(values), pa.string()))
 
 
+def _plain_schema(table: pa.Table) -> pa.Schema:
+    return pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+                      for f in table.schema])
+
+
 def _plain(table: pa.Table) -> pa.Table:
     """``table`` with its dictionary-encoded code columns decoded (so tables can be concatenated)."""
-    return table.cast(pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
-                                 for f in table.schema]))
+    return table.cast(_plain_schema(table))
 
 
 def _at_pace(inputs: calc.CompInputs, period: Period, today: dt.date, elapsed: int, days: int) -> calc.CompInputs:
@@ -418,11 +424,11 @@ def _at_pace(inputs: calc.CompInputs, period: Period, today: dt.date, elapsed: i
                 FROM pay""", params=args).to_arrow_table()
     finally:
         con.close()
-    return dataclasses.replace(inputs, credited=credited.cast(calc.CREDITED_SCHEMA),
-                               payments=payments.cast(calc.PAYMENT_SCHEMA))
+    return dataclasses.replace(inputs, credited=credited.cast(_plain_schema(inputs.credited)),
+                               payments=payments.cast(inputs.payments.schema))
 
 
-def _deal_lines(person: Salesperson, deals: Sequence[Deal], today: dt.date) -> pa.Table:
+def _deal_lines(person: Salesperson, deals: Sequence[Deal], today: dt.date, schema: pa.Schema) -> pa.Table:
     """The deals as credited lines (``WHAT-IF-1``…, 100 % to the person): the product's category; the customer's
     region and segment, else the region of the person's assignment today; a cost at the product's standard
     cost ratio (standard cost ÷ list price × amount, to the cent); quantity 1."""
@@ -432,7 +438,7 @@ def _deal_lines(person: Salesperson, deals: Sequence[Deal], today: dt.date) -> p
                  .select_related("region", "segment")}
     seat = Assignment.objects.filter(active_on(today), salesperson=person).select_related("region").first()
     home = seat.region.code if seat is not None and seat.region is not None else ""
-    lines, credits, errors = [], [], []
+    lines, errors = [], []
     for i, deal in enumerate(deals, start=1):
         product, customer = products.get(deal.product), customers.get(deal.customer)
         if product is None:
@@ -446,28 +452,49 @@ def _deal_lines(person: Salesperson, deals: Sequence[Deal], today: dt.date) -> p
                       "segment": customer.segment.code if customer and customer.segment else "",
                       "quantity": Decimal(1), "net": deal.amount,
                       "cost": (deal.amount * ratio).quantize(CENT, rounding=ROUND_HALF_UP),
-                      "original_line_id": None})
-        credits.append({"line_id": line_id, "payee": person.employee_no, "share": Decimal(1)})
+                      "original_line_id": None, "payee": person.employee_no, "share": Decimal(1),
+                      "original_date": None})
     if errors:
         raise DealsInvalid(errors)
-    result = calc.CompInputs.from_lines(pa.Table.from_pylist(lines, calc.RETURNS_LINE_SCHEMA),
-                                        pa.Table.from_pylist(credits, calc.CREDIT_SCHEMA),
-                                        calc.PAYEE_SCHEMA.empty_table())
-    return _plain(result.credited)
+    return pa.Table.from_pylist(lines, schema)  # columns a deal has no value for (if any) stay empty
 
 
 def _with_deals(inputs: calc.CompInputs, lines: pa.Table) -> calc.CompInputs:
-    credited = pa.concat_tables([_plain(inputs.credited).cast(calc.CREDITED_SCHEMA), lines.cast(calc.CREDITED_SCHEMA)])
+    credited = pa.concat_tables([_plain(inputs.credited), lines])
     return dataclasses.replace(inputs, credited=credited)
 
 
-def _figures(document: PlanDocument, inputs: calc.CompInputs, period: Period, calendar: FiscalCalendar,
-             code: str) -> Figures:
-    credited = inputs.credited
-    if not pa.types.is_dictionary(credited.schema.field("payee").type):
-        credited = calc.dictionary_encoded(credited.cast(calc.CREDITED_SCHEMA))
-    result = calc.calculate(document, dataclasses.replace(inputs, credited=credited), period, calendar,
-                            with_credits=False)
+def _calculate(document: PlanDocument, variants: Mapping[str, calc.CompInputs], period: Period,
+               calendar: FiscalCalendar, code: str) -> dict[str, Figures]:
+    """``code``'s figures in each variant of the inputs, from one engine run: every variant's payees and line ids
+    get a suffix of their own (``E101~projected``), so the variants are disjoint partitions of one run — which
+    the engine computes exactly as separate runs — and the fixed cost of a run is paid once."""
+    parts = [_suffixed(inputs, f"~{name}") for name, inputs in variants.items()]
+    joined = calc.CompInputs(*(pa.concat_tables([getattr(p, f.name) for p in parts])
+                               for f in dataclasses.fields(calc.CompInputs)))
+    joined = dataclasses.replace(joined, credited=calc.dictionary_encoded(joined.credited))
+    result = calc.calculate(document, joined, period, calendar, with_credits=False)
+    return {name: _figures(document, result, f"{code}~{name}") for name in variants}
+
+
+def _suffixed(inputs: calc.CompInputs, suffix: str) -> calc.CompInputs:
+    """``inputs`` with every payee code and line id ending in ``suffix`` (and the code columns decoded)."""
+    def renamed(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+        table = _plain(table)
+        for name in columns:
+            if name in table.column_names:
+                i = table.schema.get_field_index(name)
+                table = table.set_column(i, name, pc.binary_join_element_wise(table[name], suffix, ""))
+        return table
+
+    return dataclasses.replace(
+        inputs, credited=renamed(inputs.credited, ("payee", "line_id", "original_line_id")),
+        payees=renamed(inputs.payees, ("payee",)), hierarchy=renamed(inputs.hierarchy, ("payee", "manager")),
+        quotas=renamed(inputs.quotas, ("payee",)), scores=renamed(inputs.scores, ("payee",)),
+        payments=renamed(inputs.payments, ("line_id",)), balances=renamed(inputs.balances, ("payee",)))
+
+
+def _figures(document: PlanDocument, result: calc.CompResult, code: str) -> Figures:
     payouts = {r["component"]: r for r in result.payouts.to_pylist() if r["payee"] == code}
     details: dict[str, list[Detail]] = {}
     for r in result.details.to_pylist():
