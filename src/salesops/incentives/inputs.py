@@ -4,11 +4,17 @@ Role in the flow: a calculation run asks :func:`build_inputs` for what a plan ve
 the engine then computes payouts without touching the database. The mapping:
 
 - lines: the order lines dated from the earliest window start of the plan's components (less the longest
-  clawback window) to the period's end, and the original lines of the returns among them; a line's codes are
-  its customer's external id, its product's SKU and category code, its customer's region and segment codes;
+  clawback window) to the period's end — and, when a credit is recognised on invoice, those invoiced in that
+  range —, and the original lines of the returns among them; a line's codes are its customer's external id, its
+  product's SKU and category code, its customer's region and segment codes; its invoice date and its deal
+  attributes (text values) go along;
 - credits: every salesperson credited on those lines, with their split share (``split_pct`` ÷ 100, exact);
 - payees: the salespeople assigned to the plan during the period, in the plan from the later of their assignment
-  start and hire date to the earlier of their assignment end and leave date (what proration reads);
+  start and hire date to the earlier of their assignment end and leave date (what proration reads, and the span
+  whose lines count for them: a move to another plan mid-period splits both), with their hire date (ramps) and
+  the assignment's target incentive (team shares by target incentive);
+- customers (when a credit counts new customers): each customer of the lines with the date of their first
+  purchase over all history (the earliest line that returns nothing and has a positive quantity);
 - hierarchy: every dated assignment with a manager (``end_date`` inclusive becomes an exclusive ``valid_to``);
 - quotas and payments as stored; draw balances from the latest calculated run of the period before.
 """
@@ -20,10 +26,11 @@ import hashlib
 from decimal import Decimal
 
 import pyarrow as pa
-from django.db.models import Q
+from django.db.models import Min, Q
 
 from salesops.engine.comp import calc
 from salesops.engine.comp.plan import CompPlan as PlanDocument
+from salesops.engine.comp.plan import CreditType
 from salesops.engine.periods import FiscalCalendar, Period
 from salesops.incentives.models import (
     CURRENT_STATUSES,
@@ -48,18 +55,32 @@ def scan_start(document: PlanDocument, period: Period, calendar: FiscalCalendar)
 def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
                  calendar: FiscalCalendar) -> calc.CompInputs:
     start = scan_start(document, period, calendar)
-    lines = OrderLine.objects.filter(date__gte=start, date__lt=period.end)
+    credits_of = calc.credits_of(document)
+    in_range = Q(date__gte=start, date__lt=period.end)
+    if any(credit.recognise == "invoiced" for credit in credits_of):
+        in_range |= Q(invoiced_on__gte=start, invoiced_on__lt=period.end)
+    lines = OrderLine.objects.filter(in_range)
     originals = OrderLine.objects.filter(pk__in=lines.filter(original__isnull=False).values("original_id"))
     fields = ("id", "external_id", "date", "customer__external_id", "product__sku", "product__category__code",
               "customer__region__code", "customer__segment__code", "quantity", "net_amount", "cost",
-              "original__external_id")
+              "original__external_id", "invoiced_on", "attributes", "customer_id")
     rows = {r[0]: r for r in lines.values_list(*fields)} | {r[0]: r for r in originals.values_list(*fields)}
     line_table = pa.Table.from_pylist([
         {"line_id": ext, "date": day, "customer": customer or "", "product": sku or "", "category": category or "",
          "region": region or "", "segment": segment or "", "quantity": Decimal(quantity), "net": net, "cost": cost,
-         "original_line_id": original}
-        for _pk, ext, day, customer, sku, category, region, segment, quantity, net, cost, original
-        in sorted(rows.values(), key=lambda r: r[1])], calc.RETURNS_LINE_SCHEMA)
+         "original_line_id": original, "invoiced_on": invoiced,
+         "attributes": sorted((str(k), str(v)) for k, v in (attributes or {}).items())}
+        for _pk, ext, day, customer, sku, category, region, segment, quantity, net, cost, original, invoiced,
+        attributes, _customer in sorted(rows.values(), key=lambda r: r[1])],
+        pa.schema([*calc.RETURNS_LINE_SCHEMA, *calc.OPTIONAL_LINE_FIELDS]))
+    customers = calc.CUSTOMER_SCHEMA.empty_table()
+    if any(credit.type is CreditType.NEW_CUSTOMERS for credit in credits_of):
+        customers = pa.Table.from_pylist([
+            {"customer": ext, "first_order_date": first}
+            for ext, first in OrderLine.objects.filter(customer_id__in={r[-1] for r in rows.values()},
+                                                       original__isnull=True, quantity__gt=0)
+            .values("customer__external_id").annotate(first=Min("date")).order_by("customer__external_id")
+            .values_list("customer__external_id", "first")], calc.CUSTOMER_SCHEMA)
     credits = pa.Table.from_pylist([
         {"line_id": ext, "payee": emp, "share": pct / HUNDRED}
         for ext, emp, pct in OrderCredit.objects.filter(line_id__in=rows).order_by("line__external_id", "id")
@@ -74,7 +95,8 @@ def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
         begin = max(a.start_date, person.hire_date)
         ends = [d for d in (a.end_date, person.leave_date) if d is not None]
         payees[person.employee_no] = {"payee": person.employee_no, "name": person.name, "start": begin,
-                                      "end": min(ends) if ends else None}
+                                      "end": min(ends) if ends else None, "hired": person.hire_date,
+                                      "target_incentive": a.target_incentive}
     hierarchy = pa.Table.from_pylist([
         {"payee": emp, "manager": manager, "valid_from": begin,
          "valid_to": end + dt.timedelta(days=1) if end else None}
@@ -93,9 +115,9 @@ def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
         .order_by("line__external_id", "date", "id").values_list("line__external_id", "date", "amount")],
         calc.PAYMENT_SCHEMA)
     return calc.CompInputs.from_lines(
-        line_table, credits, pa.Table.from_pylist(list(payees.values()), calc.PAYEE_DATES_SCHEMA),
+        line_table, credits, pa.Table.from_pylist(list(payees.values()), calc.PAYEE_FULL_SCHEMA),
         hierarchy=hierarchy, quotas=quotas, payments=payments,
-        balances=_opening_balances(plan, calendar.shift(period, -1)))
+        balances=_opening_balances(plan, calendar.shift(period, -1)), customers=customers)
 
 
 def _opening_balances(plan: CompPlan, previous: Period) -> pa.Table:
@@ -114,7 +136,7 @@ def _opening_balances(plan: CompPlan, previous: Period) -> pa.Table:
 def fingerprint(document: str, inputs: calc.CompInputs) -> str:
     """SHA-256 of the plan document and every input table (Arrow IPC bytes): equal inputs, equal fingerprint."""
     digest = hashlib.sha256(document.encode())
-    for name in ("credited", "payees", "hierarchy", "quotas", "scores", "payments", "balances"):
+    for name in ("credited", "payees", "hierarchy", "quotas", "scores", "payments", "balances", "customers"):
         table: pa.Table = getattr(inputs, name)
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, table.schema) as writer:

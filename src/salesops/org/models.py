@@ -268,6 +268,10 @@ class OrderLine(models.Model):
     original = models.ForeignKey(
         "self", verbose_name=_("original line"), null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
     )
+    invoiced_on = models.DateField(_("invoiced on"), null=True, blank=True, db_index=True,
+                                   help_text=_("The invoice date (a return: its credit note's); empty until invoiced."))
+    attributes = models.JSONField(_("deal attributes"), default=dict, blank=True,
+                                  help_text=_("Named values of the deal, such as channel or deal type: name → text."))
 
     class Meta:
         ordering = ["-date", "-id"]
