@@ -238,3 +238,13 @@ def test_the_api_returns_the_estimate_and_the_what_if(world, december, client_fo
                       content_type="application/json")
     assert bad.status_code == 400 and bad.json()["deals"][0] | {"message": ""} == {
         "row": 1, "field": "amount", "message": ""}
+
+
+def test_someone_who_sees_everyone_chooses_a_person_first(world, december, client_for, ops_olivia):
+    client = client_for(ops_olivia)
+    html = client.get(PAGE).content.decode()
+    assert "Choose a person to see their estimate." in html and "张伟" in html  # the chooser lists every payee
+    got = client.get(API)
+    assert got.status_code == 400 and "person" in got.json()
+    assert client.get(PAGE, {"person": "x"}).status_code == 404
+    assert client.get(PAGE, {"person": 999999}).status_code == 404
