@@ -204,8 +204,8 @@ class XLSXRenderer(_FileRenderer):
 
 class RunViewSet(viewsets.ReadOnlyModelViewSet):
     """Calculation runs, for ops, admin and finance (whole runs show everyone's pay; other roles get 403).
-    Ops and admin start runs and review them; finance (or admin, or ops other than the reviewer) approves; finance
-    or admin marks them paid. Filter with ``?plan=ID``, ``?period=2026-03``, ``?status=``."""
+    Ops and admin start runs and review them; finance or admin (never the run's reviewer) approves them and marks
+    them paid. Filter with ``?plan=ID``, ``?period=2026-03``, ``?status=``."""
 
     serializer_class = RunSerializer
     queryset = CalculationRun.objects.none()  # for the schema; requests use get_queryset
