@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -119,7 +120,8 @@ class Comparison:
     draft_distribution: Distribution
     bands: list[stats.Band]  # counts: (current, draft)
     revenue: Decimal
-    seconds: dict[str, float] = field(default_factory=dict)  # where the time went: inputs, engine, total
+    # where the time went: reading inputs, the engine (in a worker, overlapping the reading), the whole comparison
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def change(self) -> Decimal:
@@ -189,23 +191,15 @@ def compare(plan: CompPlan, draft_version: CompPlanVersion, periods: Sequence[Pe
     rows: list[PeriodRow] = []
     names: dict[str, str] = {}
     pay: dict[str, list[Decimal]] = {}  # payee → [current, draft] over the months
-    for month in months:
-        version = services.version_for(plan, month)
-        current_document = version.parsed()
-        # the draft is a what-if: it applies to the month whatever its own effective dates
-        draft_here = draft_document.model_copy(update={"effective_from": month.start, "effective_to": None})
-        # one set of inputs for both: the lines from the earlier of the two plans' first days (the engine takes
-        # from them what each component's window needs)
-        wider = min((current_document, draft_here), key=lambda d: comp_inputs.scan_start(d, month, calendar))
+    def engine(month: Period, built: calc.CompInputs, documents, codes: list[str]) -> tuple[_Month, _Month, float]:
         tick = time.perf_counter()
-        built = comp_inputs.build_inputs(plan, wider, month, calendar)
-        seconds["inputs"] += time.perf_counter() - tick
-        tick = time.perf_counter()
-        payees = built.payees.select(["payee", "name"]).to_pylist()
-        codes = [r["payee"] for r in payees]
-        current = _pay(current_document, built, month, calendar, codes)
-        draft = _pay(draft_here, built, month, calendar, codes)
-        seconds["engine"] += time.perf_counter() - tick
+        current, draft = (_pay(d, built, month, calendar, codes) for d in documents)
+        return current, draft, time.perf_counter() - tick
+
+    def collect(pending) -> None:
+        month, version, built, payees, codes, future = pending
+        current, draft, spent = future.result()
+        seconds["engine"] += spent
         for row in payees:
             names[row["payee"]] = row["name"]
             sums = pay.setdefault(row["payee"], [ZERO, ZERO])
@@ -214,6 +208,30 @@ def compare(plan: CompPlan, draft_version: CompPlanVersion, periods: Sequence[Pe
         revenue = credited_net(built, month, codes)
         rows.append(PeriodRow(month.code, version.version, revenue, len(payees), current.side(revenue),
                               draft.side(revenue)))
+
+    # the database is read here, in this thread; the engine (pure, DuckDB releases the GIL) runs a month in a
+    # worker meanwhile, so the next month's inputs are read while the last one is calculated
+    pending = None
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        for month in months:
+            version = services.version_for(plan, month)
+            current_document = version.parsed()
+            # the draft is a what-if: it applies to the month whatever its own effective dates
+            draft_here = draft_document.model_copy(update={"effective_from": month.start, "effective_to": None})
+            # one set of inputs for both: the lines from the earlier of the two plans' first days (the engine
+            # takes from them what each component's window needs)
+            wider = min((current_document, draft_here), key=lambda d: comp_inputs.scan_start(d, month, calendar))
+            tick = time.perf_counter()
+            built = comp_inputs.build_inputs(plan, wider, month, calendar)
+            seconds["inputs"] += time.perf_counter() - tick
+            payees = built.payees.select(["payee", "name"]).to_pylist()
+            codes = [r["payee"] for r in payees]
+            future = worker.submit(engine, month, built, (current_document, draft_here), codes)
+            if pending is not None:
+                collect(pending)
+            pending = (month, version, built, payees, codes, future)
+        if pending is not None:
+            collect(pending)
     people = [Person(payee, names[payee], c, d) for payee, (c, d) in sorted(pay.items())]
     revenue = sum((r.revenue for r in rows), ZERO)
     sides = [_total([getattr(r, name) for r in rows], revenue) for name in ("current", "draft")]
