@@ -185,6 +185,10 @@ def _get(key: str) -> Callable[[dict], object]:
     return lambda row: row.get(key)
 
 
+def _attribute(name: str) -> Callable[[dict], object]:
+    return lambda row: (row.get("attributes") or {}).get(name, "")
+
+
 def _ramp(row: dict) -> str:
     return ";".join(str(v) for v in row.get("ramp_schedule") or [])
 
@@ -210,7 +214,8 @@ _SPECS: dict[str, tuple[type[Model], list[tuple[str, str]], list[str]]] = {
                                          ("customer", "customer__external_id"), ("product", "product__sku"),
                                          ("quantity", "quantity"), ("unit_price", "unit_price"),
                                          ("discount", "discount"), ("net_amount", "net_amount"), ("cost", "cost"),
-                                         ("status", "status"), ("original_external_id", "original__external_id")],
+                                         ("status", "status"), ("original_external_id", "original__external_id"),
+                                         ("invoiced_on", "invoiced_on")],
                              ["date", "pk"]),
     ImportKind.PAYMENTS: (Payment, [("external_id", "external_id"), ("line", "line__external_id"), ("date", "date"),
                                     ("amount", "amount")], ["date", "pk"]),
@@ -246,7 +251,12 @@ def kind_export(kind: str, user=None, queryset: QuerySet | None = None) -> tuple
     if kind == ImportKind.ORDER_LINES:
         credits = visible_to(user, OrderCredit) if user is not None else OrderCredit.objects.all()
         columns.append(("credits", _get("credits")))
-        return columns, _with_credits(rows, credits)
+        # a column attr:<name> per deal attribute any exported line has (names sorted), so the file re-imports
+        names: set[str] = set()
+        for attributes in queryset.exclude(attributes={}).values_list("attributes", flat=True).iterator(2000):
+            names.update(attributes or {})
+        columns += [(f"attr:{name}", _attribute(name)) for name in sorted(names)]
+        return columns, _with_credits(queryset.order_by(*ordering).values("pk", *keys, "attributes"), credits)
     return columns, _renamed(rows, spec)
 
 

@@ -126,6 +126,8 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         F("status", gettext_lazy("Status"), False, STATUS, "状态", "订单状态", "单据状态", "status"),
         F("original_external_id", gettext_lazy("Original line"), False, gettext_lazy("line id of the line returned"),
           "原行号", "原订单行号", "原明细编号", "原单行号", "原始行号", "original line", "original external id", "original"),
+        F("invoiced_on", gettext_lazy("Invoice date"), False, DATE, "开票日期", "发票日期", "开票时间", "invoice date",
+          "invoiced on", "invoiced"),
         F("credits", gettext_lazy("Credited salespeople"), True, CREDITS, "业绩归属", "业绩分配", "销售员", "业务员",
           "工号", "销售代表", "credits", "salesperson", "sales rep", "split"),
     ),
@@ -165,6 +167,43 @@ def normalise(header: str) -> str:
 
 def fields_of(kind: str) -> tuple[FieldSpec, ...]:
     return FIELDS[ImportKind(kind)]
+
+
+# Order lines carry deal attributes (channel, deal type…) in columns ``attr:<name>`` (or ``属性:<name>``): each such
+# column maps itself to the field ``attr:<name>``, the name in lower case.
+ATTRIBUTE_PREFIXES = ("attr:", "attr：", "属性:", "属性：")
+ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def attribute_field(column: str) -> str | None:
+    """``attr:<name>`` for a column that names a deal attribute (the name lower-cased), else None."""
+    head = column.strip()
+    for prefix in ATTRIBUTE_PREFIXES:
+        if head[:len(prefix)].casefold() == prefix:
+            return "attr:" + head[len(prefix):].strip().casefold()
+    return None
+
+
+def _attribute_columns(kind: str, header: Sequence[str]) -> tuple[dict[str, str], list[RowError]]:
+    """Order lines: field ``attr:<name>`` → its column, and the columns whose name is not usable."""
+    if ImportKind(kind) != ImportKind.ORDER_LINES:
+        return {}, []
+    mapping: dict[str, str] = {}
+    errors = []
+    for column in header:
+        field = attribute_field(column)
+        if field is None:
+            continue
+        if not ATTRIBUTE_NAME.match(field.removeprefix("attr:")):
+            errors.append(RowError(1, field, column, _(
+                "An attribute column is attr:<name>, the name in lower-case letters, digits and _ (at most 40), "
+                "starting with a letter.")))
+        elif field in mapping:
+            errors.append(RowError(1, field, column, _("Two columns name the attribute “%(name)s”.") % {
+                "name": field.removeprefix("attr:")}))
+        else:
+            mapping[field] = column
+    return mapping, errors
 
 
 def suggest(kind: str, header: Sequence[str]) -> dict[str, str]:
@@ -216,11 +255,13 @@ def resolve(kind: str, header: Sequence[str], explicit: Mapping[str, str | None]
             ) -> tuple[dict[str, str], list[RowError]]:
     """The mapping to use, and the errors that make it unusable (unknown field or column, required field unmapped)."""
     mapping = initial_mapping(kind, header, source)
-    names = {f.name for f in fields_of(kind)}
-    errors: list[RowError] = []
+    attributes, errors = _attribute_columns(kind, header)
+    mapping.update(attributes)
+    names = {f.name for f in fields_of(kind)} | set(attributes)
     columns = set(header)
     for field, column in (explicit or {}).items():
-        if field not in names:
+        if field not in names and not (ImportKind(kind) == ImportKind.ORDER_LINES and field.startswith("attr:")
+                                       and ATTRIBUTE_NAME.match(field.removeprefix("attr:"))):
             errors.append(RowError(1, field, str(column or ""), _(
                 "There is no field “%(field)s” for this kind of import; fields are: %(fields)s."
             ) % {"field": field, "fields": ", ".join(f.name for f in fields_of(kind))}))

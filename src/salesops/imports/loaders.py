@@ -793,7 +793,8 @@ _LINE_STATUS_WORDS = {
     "作废": LineStatus.CANCELLED, "已作废": LineStatus.CANCELLED,
 }
 _LINE_FIELDS = ("order_no", "date", "customer_id", "product_id", "quantity", "unit_price", "discount", "net_amount",
-                "cost", "status", "original_id")
+                "cost", "status", "original_id", "invoiced_on", "attributes")
+ATTRIBUTE_VALUE_LENGTH = 100
 
 
 def parse_line_status(value) -> str:
@@ -822,6 +823,8 @@ class LineRecord:
     cost: Decimal
     status: str
     original_id: int | None
+    invoiced_on: dt.date | None = None
+    attributes: dict | None = None
 
 
 def insert_rows(model: type[models.Model], fields: list[str], rows: Iterable[tuple], batch: int = 5000) -> None:
@@ -922,8 +925,9 @@ class OrderLineLoader(Loader):
             ("date", parse_date, True), ("customer", customer, True), ("product", product, True),
             ("quantity", quantity, True), ("unit_price", price, True), ("discount", parse_share, False),
             ("net_amount", money, False), ("cost", money, False), ("status", parse_line_status, False),
-            ("credits", credits, True),
+            ("credits", credits, True), ("invoiced_on", parse_date, False),
         ]
+        attribute_fields = sorted(f for f in mapped if f.startswith("attr:"))
         parsers = [p for p in parsers if p[0] in mapped]
         ext_len = mf(OrderLine, "external_id").max_length
         order_len = mf(OrderLine, "order_no").max_length
@@ -964,9 +968,23 @@ class OrderLineLoader(Loader):
                 error(rowno, "order_no", order_no, _("Too long: at most %(n)d characters.") % {"n": order_len})
                 bad = True
             orig_ext = text(raw.get("original_external_id")) if "original_external_id" in mapped else ""
+            attributes: dict[str, str] = {}
+            for field in attribute_fields:  # a mapped, empty cell removes the attribute (below)
+                value = text(raw.get(field))
+                if len(value) > ATTRIBUTE_VALUE_LENGTH:
+                    error(rowno, field, value, _("Too long: at most %(n)d characters.") % {"n": ATTRIBUTE_VALUE_LENGTH})
+                    bad = True
+                elif value:
+                    attributes[field.removeprefix("attr:")] = value
             if bad:
                 continue
             old = existing.get(ext)
+            if old:  # the attributes no column names stay as they were
+                kept = {k: v for k, v in (old["attributes"] or {}).items() if f"attr:{k}" not in attribute_fields}
+                attributes = dict(sorted({**kept, **attributes}.items()))
+            invoiced_on = values.get("invoiced_on")
+            if old and "invoiced_on" not in mapped:
+                invoiced_on = old["invoiced_on"]
             status = values.get("status") or (old["status"] if old and "status" not in mapped else LineStatus.BOOKED)
             reversal = status in REVERSAL_STATUSES
             if "original_external_id" not in mapped and old and old["original_ext"]:
@@ -1001,7 +1019,7 @@ class OrderLineLoader(Loader):
                 pk=None, external_id=ext, order_no=order_no or (old["order_no"] if old and "order_no" not in mapped else ext),
                 date=values["date"], customer_id=values["customer"], product_id=product_id, quantity=qty,
                 unit_price=values["unit_price"], discount=discount, net_amount=net, cost=cost, status=status,
-                original_id=-1 if orig_ext else None,
+                original_id=-1 if orig_ext else None, invoiced_on=invoiced_on, attributes=attributes,
             )
             try:
                 check_line(line)
@@ -1160,7 +1178,8 @@ class OrderLineLoader(Loader):
     def _insert_lines(self, lines: list[LineRecord]) -> None:
         insert_rows(OrderLine, ["external_id", *_LINE_FIELDS], (
             (ln.external_id, ln.order_no, ln.date, ln.customer_id, ln.product_id, ln.quantity, ln.unit_price,
-             ln.discount, ln.net_amount, ln.cost, ln.status, ln.original_id) for ln in lines))
+             ln.discount, ln.net_amount, ln.cost, ln.status, ln.original_id, ln.invoiced_on, ln.attributes or {})
+            for ln in lines))
         ids: dict[str, int] = {}
         for chunk in chunked([ln.external_id for ln in lines]):
             ids.update(OrderLine.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))

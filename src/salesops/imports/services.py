@@ -33,6 +33,10 @@ original_external_id     for returned/cancelled lines: the external_id of the li
                          or already imported); required for them, refused on other lines
 credits *                employee_no:percent pairs separated by ; , or | (``E101:60;E201:40``), or one
                          employee number alone for 100% (``E101``); percentages total exactly 100
+invoiced_on              the invoice date (开票日期; a return: its credit note's); empty: not invoiced yet
+attr:<name>              a deal attribute (``attr:channel``, ``属性:deal_type``): any number of such columns,
+                         the name in lower-case letters, digits and _; text up to 100 characters; an empty
+                         cell removes the attribute, an attribute with no column stays as it is
 =======================  ==================================================================================
 
 Example (UTF-8 or GBK)::

@@ -270,7 +270,8 @@ class OrderLine(models.Model):
     )
     invoiced_on = models.DateField(_("invoiced on"), null=True, blank=True, db_index=True,
                                    help_text=_("The invoice date (a return: its credit note's); empty until invoiced."))
-    attributes = models.JSONField(_("deal attributes"), default=dict, blank=True,
+    attributes = models.JSONField(_("deal attributes"), default=dict, db_default=models.Value({}, models.JSONField()),
+                                  blank=True,
                                   help_text=_("Named values of the deal, such as channel or deal type: name → text."))
 
     class Meta:
