@@ -98,6 +98,42 @@ def plan_assign(*, actor, plan: CompPlan, salesperson: Salesperson, start_date: 
 
 
 @transaction.atomic
+def plan_assign_group(*, actor, plan: CompPlan, start_date: dt.date, end_date: dt.date | None = None,
+                      team=None, title: str = "", target_incentive: Decimal | None = None
+                      ) -> tuple[list[PlanAssignment], list[str]]:
+    """Assign the plan to everyone who, on ``start_date``, is in ``team`` (its subtree included) or holds
+    ``title``: one person-level assignment each (people joining later are assigned on their own or by applying
+    the group again). People already paid by a plan over those dates are skipped and named; the others are
+    assigned together."""
+    if (team is None) == (not title.strip()):
+        raise ValidationError({"team": _("Choose a team or a title.")})
+    from salesops.org.models import Assignment, active_on
+
+    people = Salesperson.objects.all()
+    if team is not None:
+        ids = Assignment.objects.filter(active_on(start_date), team__path__startswith=team.path).values(
+            "salesperson_id")
+        people = people.filter(pk__in=ids)
+    else:
+        people = people.filter(title=title.strip())
+    people = [p for p in people.order_by("employee_no")
+              if p.hire_date <= (end_date or start_date) and (p.leave_date is None or p.leave_date >= start_date)]
+    if not people:
+        raise ValidationError({"team" if team is not None else "title": _("Nobody matches on %(day)s.") % {
+            "day": start_date}})
+    made, skipped = [], []
+    for person in people:
+        try:
+            with transaction.atomic():
+                made.append(plan_assign(actor=actor, plan=plan, salesperson=person,
+                                        start_date=max(start_date, person.hire_date), end_date=end_date,
+                                        target_incentive=target_incentive))
+        except ValidationError as error:
+            skipped.append(" ".join(m for ms in error.message_dict.values() for m in ms))
+    return made, skipped
+
+
+@transaction.atomic
 def quota_set(*, actor, plan: CompPlan, salesperson: Salesperson, component: str, period: str,
               amount: Decimal) -> Quota:
     if amount < 0:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from salesops.incentives.views import estimates, modelling, runs, statements
+from salesops.incentives.views import estimates, modelling, plans, runs, statements
 
 app_name = "incentives"
 urlpatterns = [
@@ -8,6 +8,9 @@ urlpatterns = [
     path("runs/<int:run_id>/people/<int:person_id>/", statements.statement, name="statement"),
     path("runs/<int:run_id>/people/<int:person_id>/why/<str:component>/", statements.why, name="why"),
     path("runs/<int:run_id>/people/<int:person_id>/pdf/", statements.statement_pdf, name="statement-pdf"),
+    path("plans/", plans.plans, name="plans"),
+    path("plans/<int:plan_id>/", plans.plan, name="plan"),
+    path("plans/<int:plan_id>/v<int:version>.yaml", plans.plan_version_yaml, name="plan-yaml"),
     path("runs/", runs.runs, name="runs"),
     path("runs/<int:run_id>/", runs.run, name="run"),
     path("runs/<int:run_id>/<str:action>/", runs.run_action, name="run-action"),

@@ -27,6 +27,7 @@ NAV = [
     NavItem("incentives:statements", _("Statements"), SALES_DATA),
     NavItem("incentives:estimate", _("Earnings estimate"), SALES_DATA),
     NavItem("incentives:disputes", _("Disputes"), SALES_DATA),
+    NavItem("incentives:plans", _("Compensation plans"), (Role.ADMIN, Role.OPS, Role.FINANCE)),
     NavItem("incentives:runs", _("Calculation runs"), (Role.ADMIN, Role.OPS, Role.FINANCE)),
     NavItem("incentives:modelling", _("Plan modelling"), (Role.ADMIN, Role.OPS, Role.FINANCE)),
     NavItem("org:lines", _("Order lines"), SALES_DATA),
