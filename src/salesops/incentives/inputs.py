@@ -16,7 +16,9 @@ the engine then computes payouts without touching the database. The mapping:
 - customers (when a credit counts new customers): each customer of the lines with the date of their first
   purchase over all history (the earliest line that returns nothing and has a positive quantity);
 - hierarchy: every dated assignment with a manager (``end_date`` inclusive becomes an exclusive ``valid_to``);
-- quotas and payments as stored; draw balances from the latest calculated run of the period before.
+- quotas as entered, else from the targets (:func:`target_quotas`: the newest approved or locked target plan of
+  the component's metric, summed over the component's window on the nodes naming the payee); payments as stored;
+  draw balances from the run that stands for the period before.
 """
 
 from __future__ import annotations
@@ -104,11 +106,13 @@ def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
         .order_by("salesperson__employee_no", "start_date")
         .values_list("salesperson__employee_no", "manager__employee_no", "start_date", "end_date")],
         calc.HIERARCHY_SCHEMA)
-    quotas = pa.Table.from_pylist([
+    explicit = [
         {"payee": emp, "component": component, "period": code, "quota": amount}
         for emp, component, code, amount in Quota.objects.filter(plan=plan)
         .order_by("salesperson__employee_no", "component", "period")
-        .values_list("salesperson__employee_no", "component", "period", "amount")], calc.QUOTA_SCHEMA)
+        .values_list("salesperson__employee_no", "component", "period", "amount")]
+    quotas = pa.Table.from_pylist(explicit + target_quotas(document, period, calendar, list(payees), explicit),
+                                  calc.QUOTA_SCHEMA)
     payments = pa.Table.from_pylist([
         {"line_id": ext, "date": day, "amount": amount}
         for ext, day, amount in Payment.objects.filter(line_id__in=rows, date__lt=period.end)
@@ -118,6 +122,46 @@ def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
         line_table, credits, pa.Table.from_pylist(list(payees.values()), calc.PAYEE_FULL_SCHEMA),
         hierarchy=hierarchy, quotas=quotas, payments=payments,
         balances=_opening_balances(plan, calendar.shift(period, -1)), customers=customers)
+
+
+def target_quotas(document: PlanDocument, period: Period, calendar: FiscalCalendar, payees: list[str],
+                  explicit: list[dict]) -> list[dict]:
+    """Quotas from the targets where none is entered: for each component (or weighted measure) whose quota comes
+    from the input, each payee's quota for the component's whole window (its month, quarter, half or fiscal year)
+    is the sum of that window's monthly targets on the nodes naming the payee in the newest approved or locked
+    target plan of the same metric (net revenue, gross margin, units or new customers) that has targets in the
+    window. An entered quota always wins; a payee with no target node stays without a quota (and the run says so)."""
+    from django.db.models import Sum
+
+    from salesops.org.models import Salesperson
+    from salesops.targets.models import PlanStatus, TargetMonth, TargetPlan
+
+    have = {(q["payee"], q["component"], q["period"]) for q in explicit}
+    people = dict(Salesperson.objects.filter(employee_no__in=payees).values_list("pk", "employee_no"))
+    rows = []
+    for component in document.components:
+        if component.attainment is not None:
+            keys = [(m.id, m.credit.type) for m in component.attainment.measures if m.quota.source == "input"]
+        elif component.quota is not None and component.quota.source == "input" and component.team is None:
+            keys = [(component.id, component.credit.type)]
+        else:
+            continue
+        whole = calendar.parse(calc.window_of(component, period, calendar).code)
+        for key, metric in keys:
+            in_window = {"month__gte": whole.start, "month__lt": whole.end}
+            source = (TargetPlan.objects.filter(status__in=(PlanStatus.APPROVED, PlanStatus.LOCKED), metric=metric,
+                                                nodes__months__month__gte=whole.start,
+                                                nodes__months__month__lt=whole.end)
+                      .order_by("-created_at", "-pk").first())
+            if source is None:
+                continue
+            sums = (TargetMonth.objects.filter(node__plan=source, node__dimension="salesperson",
+                                               node__member_id__in=people, **in_window)
+                    .values("node__member_id").annotate(total=Sum("value")).values_list("node__member_id", "total"))
+            for pk, total in sorted(sums, key=lambda r: people[r[0]]):
+                if (people[pk], key, whole.code) not in have:
+                    rows.append({"payee": people[pk], "component": key, "period": whole.code, "quota": total})
+    return rows
 
 
 def _opening_balances(plan: CompPlan, previous: Period) -> pa.Table:
