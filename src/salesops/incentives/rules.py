@@ -24,6 +24,12 @@ _FORMS = [
     (re.compile(r"^gate: attainment below (?P<level>\S+)$"), gettext_lazy("gate: attainment below %(level)s")),
     (re.compile(r"^milestone (?P<level>\S+)$"), gettext_lazy("milestone %(level)s")),
     (re.compile(r"^multiplier ×(?P<factor>\S+) \((?P<when>.+)\)$"), gettext_lazy("multiplier ×%(factor)s (%(when)s)")),
+    (re.compile(r"^measure (?P<id>\S+) of quota (?P<quota>\S+) × weight (?P<weight>\S+)$"),
+     gettext_lazy("measure %(id)s of quota %(quota)s × weight %(weight)s")),
+    (re.compile(r"^ramp: month (?P<n>\d+)$"), gettext_lazy("ramp: month %(n)s")),
+    (re.compile(r"^ramp: months (?P<first>\d+)–(?P<last>\d+)$"), gettext_lazy("ramp: months %(first)s–%(last)s")),
+    (re.compile(r"^team pool of (?P<team>\S+) \((?P<n>\d+) members\)$"),
+     gettext_lazy("team pool of %(team)s (%(n)s members)")),
 ]
 _WORDS = {
     "flat": gettext_lazy("flat rate"), "default": gettext_lazy("default rate"), "no rate": gettext_lazy("no rate"),
@@ -32,7 +38,9 @@ _WORDS = {
     "spiff per line": gettext_lazy("SPIFF per line"), "no milestone reached": gettext_lazy("no milestone reached"),
     "MBO score × target": gettext_lazy("MBO score × target"), "MBO: no score entered": gettext_lazy("MBO: no score entered"),
     "draw: advance": gettext_lazy("draw: advance"), "draw: recovery": gettext_lazy("draw: recovery"),
-    "guarantee: top-up": gettext_lazy("guarantee: top-up"), "no lines in the period": gettext_lazy("no lines in the period"),
+    "guarantee: top-up": gettext_lazy("guarantee: top-up"),
+    "team share: equal": gettext_lazy("team share: equal"), "team share: by credit": gettext_lazy("team share: by credit"),
+    "team share: by target incentive": gettext_lazy("team share: by target incentive"), "no lines in the period": gettext_lazy("no lines in the period"),
 }
 _QUALIFIERS = [
     (re.compile(r"^(?P<rest>.+) \(before (?P<day>\d{4}-\d{2}-\d{2})\)$"), gettext_lazy("%(rule)s (before %(day)s)")),
