@@ -21,16 +21,10 @@ from salesops.core.models import AuditEvent
 from salesops.incentives import services
 from salesops.incentives.models import CalculationRun, CompPlan, Payout, RunStatus
 from salesops.org import services as org
+from tests.incentives.conftest import PLAN
 
 D = Decimal
-PLAN = """
-plan: 2025 提成
-effective_from: 2025-01-01
-components:
-  - id: commission
-    credit: {roll_up: {levels: 1}}
-    rate: {flat: 0.1}
-"""
+
 
 
 def amounts(run) -> dict[str, Decimal]:
@@ -125,6 +119,11 @@ def test_the_command_stores_a_plan_and_runs_it(world, tmp_path, capsys):
     assert "1 payout(s), total 100.00" in out
     with pytest.raises(CommandError, match="No plan named nothing"):
         call_command("incentives", "run", "--plan", "nothing", "--period", "2025-11")
+    out_path = tmp_path / "exported.yaml"
+    call_command("incentives", "export", "--name", "cli plan", str(out_path))
+    assert out_path.read_text(encoding="utf-8") == PLAN  # stored and written back byte for byte
+    with pytest.raises(CommandError, match="No such version of cli plan"):
+        call_command("incentives", "export", "--name", "cli plan", "--version", "9", str(out_path))
 
 
 def test_a_draw_balance_is_carried_from_one_periods_run_to_the_next(world, ops_olivia):
