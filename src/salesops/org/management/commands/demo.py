@@ -56,8 +56,9 @@ class Command(BaseCommand):
 
                 comp = create_demo_comp_plan()
                 if comp is not None:
-                    say(_("Compensation plan %(name)s: %(runs)s calculated run(s).") % {
-                        "name": comp.name, "runs": comp.runs.filter(status="calculated").count()})
+                    say(_("Compensation plan %(name)s: %(paid)s period(s) paid, %(open)s waiting for review.") % {
+                        "name": comp.name, "paid": comp.runs.filter(status="paid").count(),
+                        "open": comp.runs.filter(status="calculated").count()})
             if scale:
                 scaled = demo.add_scale_lines(scale, seed=seed, progress=say)
                 say(_("Added %(lines)s order lines and %(credits)s credits: inserted in %(insert).1f s, monthly "
