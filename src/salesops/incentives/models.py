@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesops.core.fields import ExactDecimalField, MoneyField
 from salesops.org.models import Salesperson
@@ -310,7 +311,7 @@ class Adjustment(models.Model):
 
 
 class DisputeStatus(models.TextChoices):
-    OPEN = "open", _("open")
+    OPEN = "open", pgettext_lazy("dispute status", "open")
     ANSWERED = "answered", _("answered")
     RESOLVED = "resolved", _("resolved")
 

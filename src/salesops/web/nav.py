@@ -52,6 +52,10 @@ def nav_for(request) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:  # an area that is not installed is not listed
             continue
-        active = request.path == url if url == "/" else request.path.startswith(url)
-        items.append({"url": url, "label": item.label, "active": active})
+        items.append({"url": url, "label": item.label, "active": False})
+    # the active item is the one whose address is the longest start of the page's (/incentives/runs/ over
+    # /incentives/); the home page only for itself
+    matches = [i for i in items if (request.path == i["url"] if i["url"] == "/" else request.path.startswith(i["url"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return items
