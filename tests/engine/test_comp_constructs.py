@@ -99,8 +99,8 @@ money = st.decimals(min_value=D("0.01"), max_value=D("9999999.99"), places=2)
 def test_the_weighted_measure_is_target_times_the_exact_weighted_attainment(revenue, margin, quota_r, quota_m,
                                                                             weight):
     w = D(weight) / 100
-    text = WEIGHTED.replace("weight: 0.6", f"weight: {w}").replace("weight: 0.4", f"weight: {1 - w}").replace(
-        "amount: 250000", f"amount: {quota_m}")
+    text = WEIGHTED.replace("weight: 0.6", "weight: W1").replace("weight: 0.4", f"weight: {1 - w}").replace(
+        "weight: W1", f"weight: {w}").replace("amount: 250000", f"amount: {quota_m}")
     data = inputs([line("L1", "2026-03-05", str(revenue), cost=str(revenue - margin))], [("L1", "a", 100)], ["a"],
                   quotas=[("a", "revenue", "2026-03", str(quota_r))])
     row = calc.calculate(load_plan(text), data, MARCH).payouts.to_pylist()[0]
