@@ -26,7 +26,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from salesops.incentives.selectors import Statement
 from salesops.org.models import Company
-from salesops.web.templatetags.salesops import money_text
+from salesops.web.templatetags.salesops import money_text, pct_text
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
@@ -83,7 +83,7 @@ def statement_pdf(s: Statement) -> bytes:
         story.append(p(f"{item.name}: {money(payout.amount)}", heading))
         if payout.quota is not None:
             story.append(p(f"{_('Measure')} {_number(payout.measure)} · {_('Quota')} {_number(payout.quota)} · "
-                           f"{_('Attainment')} {_number(payout.attainment * 100 if payout.attainment is not None else None)}%"))
+                           f"{_('Attainment')} {pct_text(payout.attainment)}"))
         elif payout.measure is not None:
             story.append(p(f"{_('Measure')} {_number(payout.measure)}"))
         rows = [[_("Rule"), _("Basis"), _("Rate"), _("Amount")]]
