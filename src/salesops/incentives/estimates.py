@@ -321,8 +321,9 @@ def estimate(person: Salesperson, *, today: dt.date, deals: Iterable[Deal] = ())
                                                                            "period": period.code}) from None
     document = version.parsed()
     elapsed, days = period.elapsed_share(today)
-    mine = _partition(build_inputs(plan, document, period, calendar), document, person.employee_no, period,
-                      calendar, today)
+    inputs = build_inputs(plan, document, period, calendar,
+                          credited_to=_partition_codes(document, person.employee_no, period, calendar))
+    mine = _partition(inputs, document, person.employee_no, period, calendar, today)
     variants = {"to_date": mine}
     if elapsed < days:
         variants["projected"] = _at_pace(mine, period, today, elapsed, days)
@@ -346,6 +347,23 @@ def _roll_up_levels(document: PlanDocument) -> int:
         weighted = getattr(c, "attainment", None)
         levels += [m.credit.roll_up.levels for m in (weighted.measures if weighted is not None else [])]
     return max(levels, default=0)
+
+
+def _partition_codes(document: PlanDocument, code: str, period: Period, calendar: FiscalCalendar) -> set[str] | None:
+    """Whose lines decide ``code``'s pay: theirs and those of the people under them, as many levels down as the
+    plan rolls up, in any assignment of the scanned dates (None: everyone's, for a plan with a team bonus) — so
+    only those lines are read from the database."""
+    if any(getattr(c, "team", None) is not None for c in document.components):
+        return None
+    start = scan_start(document, period, calendar)
+    reports = list(Assignment.objects.filter(manager__isnull=False, start_date__lt=period.end)
+                   .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+                   .values_list("salesperson__employee_no", "manager__employee_no"))
+    codes, frontier = {code}, {code}
+    for _level in range(_roll_up_levels(document)):
+        frontier = {person for person, manager in reports if manager in frontier} - codes
+        codes |= frontier
+    return codes
 
 
 def _partition(inputs: calc.CompInputs, document: PlanDocument, code: str, period: Period,

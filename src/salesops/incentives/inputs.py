@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Collection
 from decimal import Decimal
 
 import pyarrow as pa
@@ -54,14 +55,19 @@ def scan_start(document: PlanDocument, period: Period, calendar: FiscalCalendar)
     return min(starts) - dt.timedelta(days=claw)
 
 
-def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
-                 calendar: FiscalCalendar) -> calc.CompInputs:
+def build_inputs(plan: CompPlan, document: PlanDocument, period: Period, calendar: FiscalCalendar, *,
+                 credited_to: Collection[str] | None = None) -> calc.CompInputs:
+    """The engine's inputs for ``plan`` in ``period``; ``credited_to`` (employee numbers) reads only the lines
+    credited to those people (a live estimate reads one person's partition, not the company's lines)."""
     start = scan_start(document, period, calendar)
     credits_of = calc.credits_of(document)
     in_range = Q(date__gte=start, date__lt=period.end)
     if any(credit.recognise == "invoiced" for credit in credits_of):
         in_range |= Q(invoiced_on__gte=start, invoiced_on__lt=period.end)
     lines = OrderLine.objects.filter(in_range)
+    if credited_to is not None:
+        lines = lines.filter(pk__in=OrderCredit.objects.filter(salesperson__employee_no__in=list(credited_to))
+                             .values("line_id"))
     originals = OrderLine.objects.filter(pk__in=lines.filter(original__isnull=False).values("original_id"))
     fields = ("id", "external_id", "date", "customer__external_id", "product__sku", "product__category__code",
               "customer__region__code", "customer__segment__code", "quantity", "net_amount", "cost",
@@ -85,7 +91,8 @@ def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
             .values_list("customer__external_id", "first")], calc.CUSTOMER_SCHEMA)
     credits = pa.Table.from_pylist([
         {"line_id": ext, "payee": emp, "share": pct / HUNDRED}
-        for ext, emp, pct in OrderCredit.objects.filter(line_id__in=rows).order_by("line__external_id", "id")
+        for ext, emp, pct in OrderCredit.objects.filter(Q(line__in=lines.values("pk")) | Q(line__in=originals.values("pk")))
+        .order_by("line__external_id", "id")
         .values_list("line__external_id", "salesperson__employee_no", "split_pct")], calc.CREDIT_SCHEMA)
     last_day = period.end - dt.timedelta(days=1)
     assigned = (PlanAssignment.objects.filter(plan=plan, start_date__lte=last_day)
@@ -115,7 +122,8 @@ def build_inputs(plan: CompPlan, document: PlanDocument, period: Period,
                                   calc.QUOTA_SCHEMA)
     payments = pa.Table.from_pylist([
         {"line_id": ext, "date": day, "amount": amount}
-        for ext, day, amount in Payment.objects.filter(line_id__in=rows, date__lt=period.end)
+        for ext, day, amount in Payment.objects.filter(Q(line__in=lines.values("pk")) | Q(line__in=originals.values("pk")),
+                                                       date__lt=period.end)
         .order_by("line__external_id", "date", "id").values_list("line__external_id", "date", "amount")],
         calc.PAYMENT_SCHEMA)
     return calc.CompInputs.from_lines(
