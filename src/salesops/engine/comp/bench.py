@@ -121,14 +121,6 @@ def per_row_python(inputs: calc.CompInputs, limit: int) -> float:
     the seller and — roll-up — their manager, and the SPIFF's units; then per payee the marginal tiers on
     attainment with the cap, every amount rounded once (half up). Plain dicts and Decimals, no tricks either way."""
     started = time.perf_counter()
-    part = inputs.credited.slice(0, limit)
-    columns = {}
-    for name in ("payee", "share", "net", "product", "category", "date", "quantity"):
-        column = part.column(name)
-        if pa.types.is_dictionary(column.type):  # decoded in C first: per-element decoding would be an artefact
-            column = column.cast(column.type.value_type)
-        columns[name] = column.to_pylist()
-    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
     manager = {row["payee"]: row["manager"] for row in inputs.hierarchy.to_pylist()}
     quota = {row["payee"]: row["quota"] for row in inputs.quotas.to_pylist()}
     rates = {"C0": Decimal("0.02"), "C1": Decimal("0.025"), "C2": Decimal("0.03"), "C3": Decimal("0.035")}
@@ -137,23 +129,31 @@ def per_row_python(inputs: calc.CompInputs, limit: int) -> float:
     basis: dict[tuple[str, str], Decimal] = {}  # (payee, rate row) → credited amount
     measure: dict[str, Decimal] = {}
     units: dict[str, Decimal] = {}
-    for row in rows:
-        if not first <= row["date"] < end:
-            continue
-        payee, share = row["payee"], row["share"]
-        credit = row["net"] * share
-        if row["product"] == "P7":
-            key = "product P7"
-        elif row["category"] in rates:
-            key = "category " + row["category"]
-        else:
-            key = "default"
-        basis[(payee, key)] = basis.get((payee, key), Decimal(0)) + credit
-        for who in (payee, manager.get(payee)):
-            if who is not None:
-                measure[who] = measure.get(who, Decimal(0)) + credit
-        if row["product"] in ("P1", "P2") and spiff_start <= row["date"] <= spiff_end:
-            units[payee] = units.get(payee, Decimal(0)) + row["quantity"] * share
+    names = ("payee", "share", "net", "product", "category", "date", "quantity")
+    # rows are fetched in batches, as an ORM's cursor does (not all at once: that would only cost memory)
+    for batch in inputs.credited.slice(0, limit).select(list(names)).to_batches(max_chunksize=65_536):
+        columns = []
+        for column in batch.columns:
+            if pa.types.is_dictionary(column.type):  # decoded in C first: per-element decoding would be an artefact
+                column = column.cast(column.type.value_type)
+            columns.append(column.to_pylist())
+        for row in (dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)):
+            if not first <= row["date"] < end:
+                continue
+            payee, share = row["payee"], row["share"]
+            credit = row["net"] * share
+            if row["product"] == "P7":
+                key = "product P7"
+            elif row["category"] in rates:
+                key = "category " + row["category"]
+            else:
+                key = "default"
+            basis[(payee, key)] = basis.get((payee, key), Decimal(0)) + credit
+            for who in (payee, manager.get(payee)):
+                if who is not None:
+                    measure[who] = measure.get(who, Decimal(0)) + credit
+            if row["product"] in ("P1", "P2") and spiff_start <= row["date"] <= spiff_end:
+                units[payee] = units.get(payee, Decimal(0)) + row["quantity"] * share
     payouts: dict[tuple[str, str], Decimal] = {}
     commission: dict[str, Decimal] = {}
     for (payee, key), amount in basis.items():
