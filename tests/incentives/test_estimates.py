@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from salesops.incentives import estimates, services
 from salesops.org import services as org
+from tests.incentives.conftest import assigned_plan
 
 D = Decimal
 PLAN = """
@@ -39,18 +40,9 @@ components:
 DECEMBER_10 = dt.datetime(2025, 12, 10, 12, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
-@pytest.fixture(autouse=True)
-def speaks_english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
 @pytest.fixture
 def plan(world, ops_olivia):
-    version = services.plan_version_create(actor=ops_olivia, name="2025 提成", document=PLAN)
-    for key in ("alice", "bob", "carol", "erin", "victor"):
-        services.plan_assign(actor=ops_olivia, plan=version.plan, salesperson=world.people[key],
-                             start_date=dt.date(2025, 1, 1))
-    return version.plan
+    return assigned_plan(world, ops_olivia, PLAN, keys=("alice", "bob", "carol", "erin", "victor"))
 
 
 def line(world, key, ext, day, amount, *, credits=None, original=None):

@@ -24,6 +24,7 @@ from django.urls import reverse
 from salesops.engine.periods import FiscalCalendar
 from salesops.incentives import modelling, services
 from salesops.incentives.models import CompPlanVersion, Payout
+from tests.incentives.conftest import assigned_plan
 
 D = Decimal
 PLAN = """
@@ -39,18 +40,9 @@ DRAFT = PLAN.replace("flat: 0.1}", "flat: 0.12}").replace("2025-01-01", "2026-06
 MONTHS = ["2025-11", "2025-12"]
 
 
-@pytest.fixture(autouse=True)
-def speaks_english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
 @pytest.fixture
 def plan(world, ops_olivia):
-    version = services.plan_version_create(actor=ops_olivia, name="2025 提成", document=PLAN)
-    for key in ("alice", "bob", "carol", "erin"):
-        services.plan_assign(actor=ops_olivia, plan=version.plan, salesperson=world.people[key],
-                             start_date=dt.date(2025, 1, 1))
-    return version.plan
+    return assigned_plan(world, ops_olivia, PLAN)
 
 
 @pytest.fixture

@@ -15,11 +15,6 @@ from salesops.incentives.models import CompPlan, CompPlanVersion, PlanAssignment
 from tests.incentives.conftest import PLAN
 
 
-@pytest.fixture(autouse=True)
-def speaks_english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
 @pytest.mark.parametrize(("persona", "status"), [
     ("ops_olivia", 200), ("admin_ada", 200), ("finance_dan", 200),
     ("rep_alice", 403), ("manager_carol", 403), ("hr_henry", 403),

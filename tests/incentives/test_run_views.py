@@ -5,7 +5,6 @@ statement — each with who may and who may not (403 for a role that sees no suc
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import shutil
 import subprocess
@@ -18,14 +17,10 @@ from django.urls import reverse
 
 from salesops.incentives import services
 from salesops.incentives.models import Adjustment, CalculationRun, Dispute, RunStatus
+from tests.incentives.conftest import assigned_plan
 from tests.incentives.test_views import PLAN
 
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def speaks_english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
 def as_user(user) -> Client:
@@ -37,11 +32,7 @@ def as_user(user) -> Client:
 
 @pytest.fixture
 def plan(world, ops_olivia):
-    version = services.plan_version_create(actor=ops_olivia, name="2025 提成", document=PLAN)
-    for key in ("alice", "bob", "carol", "erin"):
-        services.plan_assign(actor=ops_olivia, plan=version.plan, salesperson=world.people[key],
-                             start_date=dt.date(2025, 1, 1))
-    return version.plan
+    return assigned_plan(world, ops_olivia, PLAN)
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@ nobody), and what a statement explains."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from salesops.incentives import services
+from tests.incentives.conftest import assigned_plan
 
 D = Decimal
 PLAN = """
@@ -24,18 +24,10 @@ components:
 """
 
 
-@pytest.fixture(autouse=True)
-def speaks_english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
 @pytest.fixture
 def run(world, ops_olivia):
-    version = services.plan_version_create(actor=ops_olivia, name="2025 提成", document=PLAN)
-    for key in ("alice", "bob", "carol", "erin"):
-        services.plan_assign(actor=ops_olivia, plan=version.plan, salesperson=world.people[key],
-                             start_date=dt.date(2025, 1, 1))
-    return services.run_calculation(actor=ops_olivia, plan=version.plan, period_code="2025-12")
+    plan = assigned_plan(world, ops_olivia, PLAN)
+    return services.run_calculation(actor=ops_olivia, plan=plan, period_code="2025-12")
 
 
 def statement_url(run, person):
