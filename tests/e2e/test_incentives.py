@@ -21,14 +21,20 @@ components:
 """
 
 
-@pytest.fixture
-def live_run(live_world):
+def live_plan_of(live_world, document: str = PLAN):
+    """``document`` stored as the plan 2025 提成, paying Alice and Bob from 2025-01-01."""
     olivia = live_world.users["olivia"]
-    version = services.plan_version_create(actor=olivia, name="2025 提成", document=PLAN)
+    version = services.plan_version_create(actor=olivia, name="2025 提成", document=document)
     for key in ("alice", "bob"):
         services.plan_assign(actor=olivia, plan=version.plan, salesperson=live_world.people[key],
                              start_date=dt.date(2025, 1, 1))
-    return services.run_calculation(actor=olivia, plan=version.plan, period_code="2025-12")
+    return version.plan
+
+
+@pytest.fixture
+def live_run(live_world):
+    return services.run_calculation(actor=live_world.users["olivia"], plan=live_plan_of(live_world),
+                                    period_code="2025-12")
 
 
 def test_a_rep_opens_their_statement_from_the_navigation(live_world, live_run, live_server, page, screenshot):

@@ -4,12 +4,10 @@ included — with attainment against the tiers drawn by ECharts."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from salesops.incentives import services
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_incentives import live_plan_of
 
 PLAN = """
 plan: 2025 提成
@@ -24,12 +22,7 @@ components:
 
 @pytest.fixture
 def live_plan(live_world):
-    olivia = live_world.users["olivia"]
-    version = services.plan_version_create(actor=olivia, name="2025 提成", document=PLAN)
-    for key in ("alice", "bob"):
-        services.plan_assign(actor=olivia, plan=version.plan, salesperson=live_world.people[key],
-                             start_date=dt.date(2025, 1, 1))
-    return version.plan
+    return live_plan_of(live_world, PLAN)
 
 
 def test_a_rep_adds_a_deal_and_sees_what_it_would_pay(live_world, live_plan, live_server, page, screenshot):

@@ -3,24 +3,16 @@ reviews it; the rep walks from the amount down to the order lines and raises a q
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from salesops.incentives import services
 from salesops.incentives.models import CalculationRun, Dispute
 from tests.e2e.conftest import sign_in
-from tests.e2e.test_incentives import PLAN
+from tests.e2e.test_incentives import live_plan_of
 
 
 @pytest.fixture
 def live_plan(live_world):
-    olivia = live_world.users["olivia"]
-    version = services.plan_version_create(actor=olivia, name="2025 提成", document=PLAN)
-    for key in ("alice", "bob"):
-        services.plan_assign(actor=olivia, plan=version.plan, salesperson=live_world.people[key],
-                             start_date=dt.date(2025, 1, 1))
-    return version.plan
+    return live_plan_of(live_world)
 
 
 def test_ops_starts_and_reviews_a_run_then_the_rep_asks_why(live_world, live_plan, live_server, page, screenshot):
