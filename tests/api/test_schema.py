@@ -13,7 +13,8 @@ from rest_framework import mixins
 from salesops.api_urls import router
 
 ENDPOINTS = ["regions", "product-categories", "customer-segments", "teams", "products", "salespeople", "assignments",
-             "customers", "order-lines", "payments", "me", "audit-events"]
+             "customers", "order-lines", "payments", "me", "audit-events", "target-plans", "payouts", "runs",
+             "adjustments", "disputes", "estimate", "modelling"]
 
 
 def test_the_schema_generates_and_validates_without_a_warning(tmp_path, db):
