@@ -137,6 +137,8 @@ def test_adjustments_from_the_page(world, run, client_for, manager_carol, financ
     statement = client_for(rep_alice).get(reverse("incentives:statement", args=[run.pk, world.people["alice"].pk]))
     assert "duplicate order SO-A" in statement.content.decode()
     assert statement.context["s"].total == D("35.00") - D("12.50")
+    listed = client_for(rep_alice).get(reverse("incentives:statements")).context["rows"]
+    assert [(r["run__period"], r["total"]) for r in listed] == [("2025-12", D("22.50"))]  # the list agrees
 
 
 def test_a_rep_questions_a_line_and_ops_answers(world, run, client_for, rep_alice, rep_bob, ops_olivia, hr_henry):

@@ -111,6 +111,18 @@ def period_totals(plan_id: int, person_id: int, codes: set[str]) -> dict[str, De
     return totals
 
 
+def extra_totals(person_ids: set[int]) -> dict[tuple[int, str, int], Decimal]:
+    """(plan, period, person) → the delta lines and approved adjustments paid in that period: two queries."""
+    totals: dict[tuple[int, str, int], Decimal] = defaultdict(lambda: ZERO)
+    for model, extra in ((Correction, {}), (Adjustment, {"status": DecisionStatus.APPROVED})):
+        for plan_id, period, person_id, amount in (
+                model.objects.filter(salesperson_id__in=person_ids, **extra)
+                .values("plan_id", "period", "salesperson_id").annotate(total=Sum("amount"))
+                .values_list("plan_id", "period", "salesperson_id", "total")):
+            totals[(plan_id, period, person_id)] += amount
+    return totals
+
+
 @dataclass
 class WhyLine:
     line: OrderLine | None

@@ -17,11 +17,14 @@ from salesops.incentives.models import RunKind
 @login_required
 def statements(request):
     """Every standing run's total per person the user may see, newest period first."""
-    rows = (access.visible_payouts(request.user).filter(run__kind=RunKind.REGULAR)
-            .values("run_id", "run__period", "run__status", "run__version__plan__name", "run__version__version",
-                    "salesperson_id", "salesperson__name", "salesperson__employee_no")
-            .annotate(total=Sum("amount"), components=Count("id"))
-            .order_by("-run__period", "-run_id", "salesperson__employee_no"))
+    rows = list(access.visible_payouts(request.user).filter(run__kind=RunKind.REGULAR)
+                .values("run_id", "run__plan_id", "run__period", "run__status", "run__version__plan__name",
+                        "run__version__version", "salesperson_id", "salesperson__name", "salesperson__employee_no")
+                .annotate(total=Sum("amount"), components=Count("id"))
+                .order_by("-run__period", "-run_id", "salesperson__employee_no"))
+    extra = selectors.extra_totals({r["salesperson_id"] for r in rows})
+    for row in rows:  # the statement's total: payouts, delta lines and approved adjustments paid with the period
+        row["total"] += extra.get((row["run__plan_id"], row["run__period"], row["salesperson_id"]), 0)
     return TemplateResponse(request, "incentives/statements.html", {"rows": rows})
 
 
