@@ -1,8 +1,9 @@
 """The ``salesops`` console script: Django's management commands plus ours (demo, import, export, bench).
 
-``salesops targets ...`` and ``salesops comp ...`` are handed to ``salesops.engine.targets_cli`` and
-``salesops.engine.comp.cli`` before Django is set up, so target planning and compensation over files need no
-settings, secret key or database.
+``salesops targets ...``, ``salesops comp ...`` and ``salesops recommend ...`` are handed to
+``salesops.engine.targets_cli``, ``salesops.engine.comp.cli`` and ``salesops.engine.recommend_cli`` before Django
+is set up, so target planning, compensation and recommendations over files need no settings, secret key or
+database.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ def main(argv: list[str] | None = None) -> None:
         from salesops.engine.comp.cli import main as comp_main
 
         sys.exit(comp_main(args[1:]))
+    if args[:1] == ["recommend"]:
+        from salesops.engine.recommend_cli import main as recommend_main
+
+        sys.exit(recommend_main(args[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings")
     from django.core.management import execute_from_command_line
 
