@@ -127,6 +127,9 @@ def test_the_workflow_end_to_end_through_the_api(api_as, world, run):
     # No payroll before approval.
     early = finance.get(f"{url}/payroll/")
     assert early.status_code == 409 and "reviewed" in early.json()["status"][0]
+    early_file = finance.get(f"{url}/payroll/", {"format": "csv"})  # the refusal in the file's format, not a 500
+    assert early_file.status_code == 409 and "reviewed" in early_file.content.decode()
+    assert alice.get(f"{url}/payroll/", {"format": "csv"}).status_code == 403
     approved = finance.post(f"{url}/approve/")
     assert (approved.status_code, approved.json()["status"], approved.json()["approved_by"]) == (200, "approved", "dan")
     payroll = finance.get(f"{url}/payroll/").json()

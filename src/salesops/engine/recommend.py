@@ -37,6 +37,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 import duckdb
 import pyarrow as pa
@@ -198,7 +199,10 @@ def _prepare(con: duckdb.DuckDBPyConnection, lines: pa.Table, customers: pa.Tabl
 def _rules(con: duckdb.DuckDBPyConnection, min_support: float, min_confidence: float, min_lift: float) -> None:
     """Table ``rules_i(a, c, both_n, na, nc, support, confidence, lift)`` on product ids."""
     n = con.execute("SELECT count(DISTINCT cid) FROM b").fetchall()[0][0]
-    min_count = max(1, math.ceil(float(min_support) * n - 1e-9))
+    # the thresholds are tested on whole counts, exactly (support ≥ s ⇔ n(A,B) ≥ ⌈s·N⌉; confidence ≥ c ⇔
+    # n(A,B)·den ≥ num·n(A); lift ≥ l ⇔ n(A,B)·N·den ≥ num·n(A)·n(B)); the figures shown are ratios
+    min_count = max(1, math.ceil(_exact(min_support) * n))
+    conf, lift = _exact(min_confidence), _exact(min_lift)
     con.execute(f"""CREATE TEMP TABLE item AS SELECT pid, count(*) AS n FROM b GROUP BY pid
                     HAVING count(*) >= {min_count}""")
     # a pair needs both items frequent (apriori), so the self-join only sees those; each pair counted once (a < c)
@@ -214,9 +218,17 @@ def _rules(con: duckdb.DuckDBPyConnection, min_support: float, min_confidence: f
                both_n / ia.n::DOUBLE AS confidence,
                (both_n * {n})::DOUBLE / (ia.n::DOUBLE * ic.n::DOUBLE) AS lift
         FROM directed JOIN item ia ON ia.pid = a JOIN item ic ON ic.pid = c
-        WHERE both_n / ia.n::DOUBLE >= {float(min_confidence)!r}
-          AND (both_n * {n})::DOUBLE / (ia.n::DOUBLE * ic.n::DOUBLE) >= {float(min_lift)!r}""")
+        WHERE both_n::HUGEINT * {conf.denominator} >= {conf.numerator}::HUGEINT * ia.n
+          AND both_n::HUGEINT * {n} * {lift.denominator} >= {lift.numerator}::HUGEINT * ia.n * ic.n""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE n_customers AS SELECT {n}::BIGINT AS n")
+
+
+def _exact(threshold) -> Fraction:
+    """A threshold as typed (0.1 is one tenth, not the float nearest it), refused when negative."""
+    value = Fraction(str(threshold))
+    if value < 0:
+        raise ValueError(f"a threshold must not be negative (got {threshold})")
+    return value
 
 
 def _percent(part: str, whole: str) -> str:

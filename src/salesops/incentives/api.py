@@ -184,12 +184,21 @@ class PayrollSerializer(serializers.Serializer):
 
 
 class _FileRenderer(BaseRenderer):
-    """Lets ``?format=csv|xlsx`` reach the payroll action (which answers with the file itself)."""
+    """Lets ``?format=csv|xlsx`` reach the payroll action, which answers with the file itself; what this renders
+    is a refusal (not approved, no such run, not allowed): its messages as UTF-8 text, one per line."""
 
-    charset = None
+    charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover - never used
-        raise NotImplementedError
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return "\n".join(_messages(data)).encode("utf-8")
+
+
+def _messages(data) -> list[str]:
+    if isinstance(data, dict):
+        return [m for value in data.values() for m in _messages(value)]
+    if isinstance(data, list | tuple):
+        return [m for value in data for m in _messages(value)]
+    return [str(data)]
 
 
 class CSVRenderer(_FileRenderer):
@@ -303,15 +312,14 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         if run.status not in (RunStatus.APPROVED, RunStatus.PAID):
             raise Conflict({"status": [_("Payroll is exported from an approved or paid run; this run is "
                                          "%(status)s.") % {"status": run.get_status_display()}]})
-        components, rows = selectors.payroll(run)
+        names, rows = selectors.payroll(run)
         fmt = request.accepted_renderer.format
         if fmt in FORMATS:
-            return export_response(selectors.payroll_columns(run, components), rows, fmt,
+            return export_response(selectors.payroll_columns(names), rows, fmt,
                                    f"payroll-{run.plan.name}-{run.period}")
-        names = selectors.component_names(run)
         return Response(PayrollSerializer({
             "run": run.pk, "plan": run.plan.name, "period": run.period, "status": run.status,
-            "components": [{"id": c, "name": names.get(c, c)} for c in components], "rows": rows,
+            "components": [{"id": c, "name": name} for c, name in names.items()], "rows": rows,
             "total": sum((r.total for r in rows), Decimal(0))}).data)
 
 

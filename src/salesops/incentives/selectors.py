@@ -103,24 +103,22 @@ def period_totals(plan_id: int, person_id: int, codes: set[str]) -> dict[str, De
     sums = dict(Payout.objects.filter(run_id__in=latest.values(), salesperson_id=person_id)
                 .values("run_id").annotate(total=Sum("amount")).values_list("run_id", "total"))
     totals = {code: sums.get(run_id, ZERO) for code, run_id in latest.items()}
-    for model, extra in ((Correction, {}), (Adjustment, {"status": DecisionStatus.APPROVED})):
-        for code, amount in (model.objects.filter(plan_id=plan_id, salesperson_id=person_id, period__in=latest,
-                                                  **extra).values("period").annotate(total=Sum("amount"))
-                             .values_list("period", "total")):
-            totals[code] += amount
+    for (_plan, code, _person), (corrections, adjustments) in paid_with_periods(
+            plan_id=plan_id, salesperson_id=person_id, period__in=latest).items():
+        totals[code] += corrections + adjustments
     return totals
 
 
-def extra_totals(person_ids: set[int]) -> dict[tuple[int, str, int], Decimal]:
-    """(plan, period, person) → the delta lines and approved adjustments paid in that period: two queries."""
-    totals: dict[tuple[int, str, int], Decimal] = defaultdict(lambda: ZERO)
-    for model, extra in ((Correction, {}), (Adjustment, {"status": DecisionStatus.APPROVED})):
-        for plan_id, period, person_id, amount in (
-                model.objects.filter(salesperson_id__in=person_ids, **extra)
-                .values("plan_id", "period", "salesperson_id").annotate(total=Sum("amount"))
-                .values_list("plan_id", "period", "salesperson_id", "total")):
-            totals[(plan_id, period, person_id)] += amount
-    return totals
+def paid_with_periods(**filters) -> dict[tuple[int, str, int], list[Decimal]]:
+    """(plan, period, person) → [delta lines, approved adjustments] paid with that period, for the rows that
+    match ``filters`` (Correction and Adjustment fields alike): two queries."""
+    sums: dict[tuple[int, str, int], list[Decimal]] = defaultdict(lambda: [NONE_PAID, NONE_PAID])
+    for i, (model, extra) in enumerate(((Correction, {}), (Adjustment, {"status": DecisionStatus.APPROVED}))):
+        for plan_id, period, person_id, total in (
+                model.objects.filter(**filters, **extra).values("plan_id", "period", "salesperson_id")
+                .annotate(total=Sum("amount")).values_list("plan_id", "period", "salesperson_id", "total")):
+            sums[(plan_id, period, person_id)][i] += total
+    return sums
 
 
 @dataclass
@@ -158,45 +156,38 @@ class PayrollRow:
         return sum(self.components.values(), ZERO) + self.corrections + self.adjustments
 
 
-def payroll(run: CalculationRun) -> tuple[list[str], list[PayrollRow]]:
-    """One row per person paid in the run's period: each component's amount, the delta lines and approved
-    adjustments paid with it, and the total — what the payroll export writes."""
-    components = list(component_names(run))
+def payroll(run: CalculationRun) -> tuple[dict[str, str], list[PayrollRow]]:
+    """The plan's components (id → name, in the plan's order) and one row per person paid in the run's period:
+    each component's amount, the delta lines and approved adjustments paid with it, and the total — what the
+    payroll export writes."""
+    names = component_names(run)
     rows: dict[int, PayrollRow] = {}
-    people = {}
 
-    def row(person_id: int) -> PayrollRow:
-        if person_id not in rows:
-            person = people.get(person_id) or Salesperson.objects.get(pk=person_id)
-            rows[person_id] = PayrollRow(run.period, person.employee_no, person.name,
-                                         dict.fromkeys(components, NONE_PAID), NONE_PAID, NONE_PAID)
-        return rows[person_id]
+    def row(person: Salesperson) -> PayrollRow:
+        if person.pk not in rows:
+            rows[person.pk] = PayrollRow(run.period, person.employee_no, person.name,
+                                         dict.fromkeys(names, NONE_PAID), NONE_PAID, NONE_PAID)
+        return rows[person.pk]
 
     for payout in run.payouts.select_related("salesperson"):
-        people[payout.salesperson_id] = payout.salesperson
-        row(payout.salesperson_id).components[payout.component] = payout.amount
-    extra = defaultdict(lambda: [NONE_PAID, NONE_PAID])
-    for person_id, amount in Correction.objects.filter(plan=run.plan_id, period=run.period).values_list(
-            "salesperson_id", "amount"):
-        extra[person_id][0] += amount
-    for person_id, amount in Adjustment.objects.filter(plan=run.plan_id, period=run.period,
-                                                       status=DecisionStatus.APPROVED).values_list(
-            "salesperson_id", "amount"):
-        extra[person_id][1] += amount
+        row(payout.salesperson).components[payout.component] = payout.amount
+    extra = {person_id: sums for (_plan, _period, person_id), sums
+             in paid_with_periods(plan_id=run.plan_id, period=run.period).items()}
+    for person in Salesperson.objects.filter(pk__in=set(extra) - set(rows)):  # paid only delta lines/adjustments
+        row(person)
     for person_id, (corrections, adjustments) in extra.items():
-        r = row(person_id)
-        r.corrections, r.adjustments = corrections, adjustments
-    return components, sorted(rows.values(), key=lambda r: r.employee_no)
+        rows[person_id].corrections, rows[person_id].adjustments = corrections, adjustments
+    return names, sorted(rows.values(), key=lambda r: r.employee_no)
 
 
-def payroll_columns(run: CalculationRun, components: list[str]) -> list[tuple[str, Callable[[PayrollRow], object]]]:
+def payroll_columns(names: dict[str, str]) -> list[tuple[str, Callable[[PayrollRow], object]]]:
     """The payroll file's columns (heading, value of a :class:`PayrollRow`): period, employee number, name, each
-    component, delta lines, adjustments, total — shared by the page's export and the API's."""
-    names = component_names(run)
+    component (``names``: id → name, as :func:`payroll` gives them), delta lines, adjustments, total — shared by
+    the page's export and the API's."""
     columns: list[tuple[str, Callable[[PayrollRow], object]]] = [
         (_("Period"), lambda r: r.period), (_("Employee number"), lambda r: r.employee_no),
         (_("Name"), lambda r: r.name)]
-    columns += [(names.get(c, c), lambda r, c=c: r.components[c]) for c in components]
+    columns += [(name, lambda r, c=c: r.components[c]) for c, name in names.items()]
     columns += [(_("Corrections of paid periods"), lambda r: r.corrections), (_("Adjustments"), lambda r: r.adjustments),
                 (_("Total"), lambda r: r.total)]
     return columns

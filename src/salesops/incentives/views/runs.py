@@ -92,11 +92,10 @@ def run(request, run_id: int):
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response
-    components, rows = selectors.payroll(run) if run.status != RunStatus.RUNNING else ([], [])
-    names = selectors.component_names(run) if components else {}
-    totals = {c: sum((r.components[c] for r in rows), Decimal(0)) for c in components}
+    names, rows = selectors.payroll(run) if run.status != RunStatus.RUNNING else ({}, [])
+    totals = {c: sum((r.components[c] for r in rows), Decimal(0)) for c in names}
     return TemplateResponse(request, "incentives/run.html", {
-        "run": run, "rows": rows, "components": [(c, names.get(c, c)) for c in components], "totals": totals,
+        "run": run, "rows": rows, "components": list(names.items()), "totals": totals,
         "grand_total": sum((r.total for r in rows), Decimal(0)), "actions": _actions(request.user, run),
         "corrections": run.corrections_found.select_related("salesperson").order_by("salesperson__employee_no"),
         "pending": Adjustment.objects.filter(plan=run.plan, period=run.period,
@@ -132,8 +131,8 @@ def payroll(request, run_id: int, fmt: str):
     run = access.access_run(request.user, run_id)
     if fmt not in FORMATS or run.status not in (RunStatus.APPROVED, RunStatus.PAID):
         raise PermissionDenied
-    components, rows = selectors.payroll(run)
-    return export_response(selectors.payroll_columns(run, components), rows, fmt,
+    names, rows = selectors.payroll(run)
+    return export_response(selectors.payroll_columns(names), rows, fmt,
                            f"payroll-{run.plan.name}-{run.period}")
 
 

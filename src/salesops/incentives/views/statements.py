@@ -22,9 +22,9 @@ def statements(request):
                         "run__version__version", "salesperson_id", "salesperson__name", "salesperson__employee_no")
                 .annotate(total=Sum("amount"), components=Count("id"))
                 .order_by("-run__period", "-run_id", "salesperson__employee_no"))
-    extra = selectors.extra_totals({r["salesperson_id"] for r in rows})
+    extra = selectors.paid_with_periods(salesperson_id__in={r["salesperson_id"] for r in rows})
     for row in rows:  # the statement's total: payouts, delta lines and approved adjustments paid with the period
-        row["total"] += extra.get((row["run__plan_id"], row["run__period"], row["salesperson_id"]), 0)
+        row["total"] += sum(extra.get((row["run__plan_id"], row["run__period"], row["salesperson_id"]), ()))
     return TemplateResponse(request, "incentives/statements.html", {"rows": rows})
 
 
