@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "salesops.imports",
     "salesops.targets",
     "salesops.incentives",
+    "salesops.crm",
     "salesops.web",
 ]
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("imports/", include("salesops.imports.urls")),
     path("targets/", include("salesops.targets.urls")),
     path("incentives/", include("salesops.incentives.urls")),
+    path("crm/", include("salesops.crm.urls")),
     path("api/", include("salesops.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -36,6 +36,10 @@ class Company(models.Model):
     )
     display_unit = models.CharField(_("display unit"), max_length=8, choices=DisplayUnit.choices, default=DisplayUnit.YUAN)
     default_language = models.CharField(_("default language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
+    discount_limit = models.DecimalField(
+        _("discount limit"), max_digits=5, decimal_places=4, default=Decimal("0.1"),
+        help_text=_("The largest quote discount a rep may give without the manager's approval (0.1 is 10%)."),
+    )
 
     class Meta:
         verbose_name = _("company")
@@ -162,6 +166,10 @@ class Salesperson(models.Model):
         _("ramp schedule"), default=list, blank=True,
         help_text=_("Productivity percentages for the first months after hire, e.g. [25, 50, 75]; 100 after."),
     )
+    discount_limit = models.DecimalField(
+        _("discount limit"), max_digits=5, decimal_places=4, null=True, blank=True,
+        help_text=_("This person's largest quote discount without approval; empty means the company's."),
+    )
 
     class Meta:
         ordering = ["employee_no"]
@@ -217,6 +225,13 @@ def active_on(day: dt.date) -> models.Q:
     return models.Q(start_date__lte=day) & (models.Q(end_date__isnull=True) | models.Q(end_date__gte=day))
 
 
+class CustomerStatus(models.TextChoices):
+    PROSPECT = "prospect", _("prospect")
+    ACTIVE = "active", _("active")
+    DORMANT = "dormant", _("dormant")
+    LOST = "lost", _("lost")
+
+
 class Customer(models.Model):
     external_id = models.CharField(_("external id"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -228,6 +243,12 @@ class Customer(models.Model):
     )
     key_account = models.BooleanField(_("key account"), default=False,
                                       help_text=_("Key accounts can be their own level in target plans."))
+    status = models.CharField(_("status"), max_length=16, choices=CustomerStatus.choices,
+                              default=CustomerStatus.ACTIVE, db_index=True)
+    source = models.CharField(_("source"), max_length=100, blank=True, help_text=_("How the customer found us."))
+    preferences = models.TextField(_("preferences"), blank=True,
+                                   help_text=_("What the customer prefers and needs: products, terms, contact times."))
+    notes = models.TextField(_("notes"), blank=True)
 
     class Meta:
         ordering = ["name"]

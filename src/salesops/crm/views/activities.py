@@ -1,0 +1,5 @@
+"""Pages: activities."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Pages: analytics."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Pages: customers."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Pages: pipeline."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

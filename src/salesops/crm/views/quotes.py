@@ -1,0 +1,5 @@
+"""Pages: quotes."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
