@@ -138,7 +138,10 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Front-end packages come from the npm registry at set-up time (``npm ci``) and are served locally.
 STATICFILES_DIRS = [
-    (prefix, path) for prefix, path in [("vendor/echarts", REPO_DIR / "node_modules" / "echarts" / "dist")] if path.exists()
+    (prefix, path) for prefix, path in [
+        ("vendor/echarts", REPO_DIR / "node_modules" / "echarts" / "dist"),
+        ("vendor/sortablejs", REPO_DIR / "node_modules" / "sortablejs"),
+    ] if path.exists()
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

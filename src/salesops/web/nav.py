@@ -19,6 +19,7 @@ class NavItem:
     url_name: str
     label: Promise
     roles: tuple[str, ...]
+    unless: str = ""  # left out when this other entry is listed (a page that supersedes it)
 
 
 NAV = [
@@ -30,8 +31,13 @@ NAV = [
     NavItem("incentives:plans", _("Compensation plans"), (Role.ADMIN, Role.OPS, Role.FINANCE)),
     NavItem("incentives:runs", _("Calculation runs"), (Role.ADMIN, Role.OPS, Role.FINANCE)),
     NavItem("incentives:modelling", _("Plan modelling"), (Role.ADMIN, Role.OPS, Role.FINANCE)),
+    NavItem("crm:pipeline", _("Pipeline"), SALES_DATA),
+    NavItem("crm:activities", _("Activities"), SALES_DATA),
+    NavItem("crm:quotes", _("Quotes"), SALES_DATA),
+    NavItem("crm:analytics", _("Sales process"), SALES_DATA),
     NavItem("org:lines", _("Order lines"), SALES_DATA),
-    NavItem("org:customers", _("Customers"), SALES_DATA),
+    NavItem("crm:customers", _("Customers"), SALES_DATA),
+    NavItem("org:customers", _("Customers"), SALES_DATA, unless="crm:customers"),
     NavItem("org:people", _("People"), EVERYONE),
     NavItem("org:products", _("Products"), EVERYONE),
     NavItem("org:trees", _("Organisation trees"), EVERYONE),
@@ -52,7 +58,9 @@ def nav_for(request) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:  # an area that is not installed is not listed
             continue
-        items.append({"url": url, "label": item.label, "active": False})
+        if item.unless and any(i["name"] == item.unless for i in items):
+            continue
+        items.append({"name": item.url_name, "url": url, "label": item.label, "active": False})
     # the active item is the one whose address is the longest start of the page's (/incentives/runs/ over
     # /incentives/); the home page only for itself
     matches = [i for i in items if (request.path == i["url"] if i["url"] == "/" else request.path.startswith(i["url"]))]
