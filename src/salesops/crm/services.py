@@ -5,7 +5,8 @@ what they touch (``crm.access``); ``actor=None`` is the system (demo, tests). In
 
 - an opportunity's ``stage``/``stage_entered_at`` are those of its newest ``StageChange``, and every stage it
   enters is recorded with time and actor;
-- a deal enters a stage only with the stage's required fields filled; a won deal always has an amount;
+- a deal enters a stage only with the stage's required fields filled; a won deal always has an amount and a
+  lost deal its reason;
 - ``status`` follows the stage (won/lost/open) and ``closed_on`` is set exactly when the deal is closed;
 - an activity is never due before it was created.
 """
@@ -132,10 +133,13 @@ def first_stage() -> Stage:
 # -- opportunities ----------------------------------------------------------------------------------------
 def missing_fields(opportunity: Opportunity, stage: Stage, products: bool | None = None) -> list[str]:
     """The fields ``stage`` requires that the deal lacks (``RequiredField`` values, in the stage's order); a won
-    stage always needs an amount. ``products``: whether the deal has products (looked up when None)."""
+    stage always needs an amount, a lost stage a lost reason. ``products``: whether the deal has products (looked
+    up when None)."""
     required = list(stage.required_fields)
     if stage.is_won and RequiredField.AMOUNT not in required:
         required.insert(0, RequiredField.AMOUNT)
+    if stage.is_lost and RequiredField.LOST_REASON not in required:
+        required.append(RequiredField.LOST_REASON)
     missing = []
     for name in required:
         if name == RequiredField.AMOUNT:
@@ -242,9 +246,10 @@ def opportunity_update(*, actor, opportunity: Opportunity, products: Sequence[tu
 
 @transaction.atomic
 def opportunity_move(*, actor, opportunity: Opportunity, stage: Stage, at: dt.datetime | None = None,
-                     **fields) -> Opportunity:
-    """Move a deal to ``stage``, setting ``fields`` on the way (e.g. the lost reason); refused, with each missing
-    field named, when the stage's required fields are not filled. Recorded with time and actor."""
+                     products: Sequence[tuple[Product, Decimal]] | None = None, **fields) -> Opportunity:
+    """Move a deal to ``stage``, setting ``fields`` (e.g. the lost reason) and ``products`` on the way; refused,
+    with each missing field named and nothing kept, when the stage's required fields are not filled. Recorded
+    with time and actor."""
     opp = Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
     _allow(actor, access.can_change(actor, opp.owner_id))
     if stage.pk == opp.stage_id:
@@ -262,6 +267,8 @@ def opportunity_move(*, actor, opportunity: Opportunity, stage: Stage, at: dt.da
     for name, value in fields.items():
         setattr(opp, name, value)
     _check_fields(opp)
+    if products is not None:
+        _set_products(opp, products)  # rolled back with the rest when the move is refused
     _refuse_missing(stage, missing_fields(opp, stage))
     opp.stage, opp.stage_entered_at, opp.status = stage, at, _status_of(stage)
     opp.closed_on = timezone.localdate(at) if stage.closed else None
