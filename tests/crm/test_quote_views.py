@@ -209,3 +209,20 @@ def test_the_downloads_are_named_after_the_quote(world, client_for, rep_alice, q
     assert f'filename="{quote.number}.pdf"' in pdf["Content-Disposition"]
     xlsx = client.get(reverse("crm:quote-xlsx", args=[quote.pk]))
     assert xlsx.content.startswith(b"PK") and f"{quote.number}.xlsx" in xlsx["Content-Disposition"]
+
+
+def test_an_expired_approved_quote_gets_a_new_validity_and_is_sent(world, client_for, rep_alice, finance_dan):
+    quote = q.quote_submit(actor=None, quote=q.quote_create(
+        actor=None, customer=world.customers.a, owner=world.people["alice"], valid_until=dt.date(2026, 1, 31),
+        at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC), lines=[(world.product, D(1), D(0))]))
+    client = client_for(rep_alice)
+    client.post(reverse("crm:quote-step", args=[quote.pk, "send"]))
+    assert Quote.objects.get(pk=quote.pk).status == QuoteStatus.APPROVED  # expired: refused
+    assert client_for(finance_dan).post(reverse("crm:quote-validity", args=[quote.pk]),
+                                        {"valid_until": "2099-12-31"}).status_code == 403
+    client = client_for(rep_alice)
+    assert client.get(reverse("crm:quote", args=[quote.pk])).context["validity_editable"]
+    client.post(reverse("crm:quote-validity", args=[quote.pk]), {"valid_until": "2099-12-31"})
+    client.post(reverse("crm:quote-step", args=[quote.pk, "send"]))
+    quote.refresh_from_db()
+    assert (quote.valid_until, quote.status) == (dt.date(2099, 12, 31), QuoteStatus.SENT)

@@ -293,6 +293,8 @@ def quote_page(request, quote_id: int):
         "quote": quote, "lines": lines, "totals": services.totals(lines), "approvals": approvals,
         "automatic": {a.pk for a in approvals if services.is_automatic(a)},
         "actions": services.available_actions(request.user, quote),
+        "validity_editable": quote.status in (QuoteStatus.PENDING, QuoteStatus.APPROVED)
+        and access.can_change(request.user, quote.owner_id),
         "limit": services.discount_limit_of(quote.owner)})
 
 
@@ -325,6 +327,23 @@ def quote_step(request, quote_id: int, step: str):
     else:
         messages.success(request, DONE[step] % {"number": quote.number, "status": quote.get_status_display(),
                                                 "owner": quote.owner.name})
+    return redirect("crm:quote", quote_id=quote.pk)
+
+
+@login_required
+@require_POST
+def quote_validity(request, quote_id: int):
+    """Change how long a quote not yet sent stays valid (an approved quote that expired cannot be sent)."""
+    quote = access.access_quote_by_id(request.user, quote_id)
+    _require(access.can_change(request.user, quote.owner_id))
+    field = forms.DateField(required=False)
+    try:
+        day = field.clean(request.POST.get("valid_until", ""))
+        services.quote_update(actor=request.user, quote=quote, valid_until=day)
+    except ValidationError as error:
+        _flash(request, error)
+    else:
+        messages.success(request, _("Quote %(number)s: validity changed.") % {"number": quote.number})
     return redirect("crm:quote", quote_id=quote.pk)
 
 
@@ -398,6 +417,7 @@ urlpatterns = [
     path("quotes/<int:quote_id>/", quote_page, name="quote"),
     path("quotes/<int:quote_id>/edit/", quote_edit, name="quote-edit"),
     path("quotes/<int:quote_id>/decide/", quote_decide, name="quote-decide"),
+    path("quotes/<int:quote_id>/validity/", quote_validity, name="quote-validity"),
     path("quotes/<int:quote_id>/pdf/", quote_pdf, name="quote-pdf"),
     path("quotes/<int:quote_id>/xlsx/", quote_xlsx, name="quote-xlsx"),
     path("quotes/<int:quote_id>/<slug:step>/", quote_step, name="quote-step"),
