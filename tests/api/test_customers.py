@@ -37,7 +37,8 @@ def test_it_hides_other_peoples_customers_as_not_found(api_as, world, persona, c
 def test_it_shows_a_customer(api_as, world):
     body = api_as("alice").get(f"/api/customers/{world.customers.a.pk}/").json()
     assert body == {"id": world.customers.a.pk, "external_id": "C-A", "name": "甲公司", "segment": world.segment.pk,
-                    "region": world.regions.shanghai.pk, "industry": "", "owner": world.people["alice"].pk}
+                    "region": world.regions.shanghai.pk, "industry": "", "owner": world.people["alice"].pk,
+                    "status": "active", "source": "", "preferences": "", "notes": ""}
 
 
 def test_it_filters_by_owner_and_region_subtree(api_as, world):

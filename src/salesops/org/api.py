@@ -39,6 +39,7 @@ from salesops.org.models import (
     Assignment,
     Customer,
     CustomerSegment,
+    CustomerStatus,
     LineStatus,
     OrderCredit,
     OrderLine,
@@ -404,9 +405,11 @@ class AssignmentViewSet(ReadCreateUpdateViewSet):
     _id_param("owner", _("Only customers owned by this salesperson.")),
     _id_param("segment", _("Only customers in this segment or below it.")),
     _id_param("region", _("Only customers in this region or below it.")),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=CustomerStatus.values, description=_("Only this status.")),
 ]))
 class CustomerViewSet(ReadCreateUpdateViewSet):
-    """Customers the user may see (by owner). Changed by ops and admins."""
+    """Customers the user may see (by owner), with their status (prospect, active, dormant, lost), source,
+    preferences and notes. Changed by ops and admins."""
 
     model = Customer
     serializer_class = CustomerSerializer
@@ -416,6 +419,9 @@ class CustomerViewSet(ReadCreateUpdateViewSet):
         owner = int_param(self.request, "owner")
         if owner is not None:
             qs = qs.filter(owner_id=owner)
+        status = choice_param(self.request, "status", CustomerStatus)
+        if status:
+            qs = qs.filter(status=status)
         for name, model in (("segment", CustomerSegment), ("region", Region)):
             node = node_param(self.request, name, model)
             if node is not None:

@@ -137,7 +137,8 @@ class AssignmentSerializer(VisibleRelatedMixin, serializers.ModelSerializer):
 class CustomerSerializer(VisibleRelatedMixin, serializers.ModelSerializer):
     class Meta:
         model = Customer
-        fields = ["id", "external_id", "name", "segment", "region", "industry", "owner"]
+        fields = ["id", "external_id", "name", "segment", "region", "industry", "owner", "status", "source",
+                  "preferences", "notes"]
 
 
 # -- transactions -----------------------------------------------------------------------------------------
