@@ -247,7 +247,7 @@ def _now(at: dt.datetime | None) -> dt.datetime:
 
 
 def _locked(quote: Quote) -> Quote:
-    return (Quote.objects.select_for_update().select_related("owner", "customer", "opportunity")
+    return (Quote.objects.select_for_update(of=("self",)).select_related("owner", "customer", "opportunity")
             .get(pk=quote.pk))
 
 
