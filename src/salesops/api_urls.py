@@ -11,6 +11,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from salesops.core.api import AuditEventViewSet
+from salesops.crm import api as crm_api
 from salesops.incentives import api as incentives_api
 from salesops.incentives.api_estimates import EstimateView
 from salesops.incentives.api_modelling import ModellingView
@@ -35,6 +36,10 @@ router.register("payouts", incentives_api.PayoutViewSet, basename="payout")
 router.register("runs", incentives_api.RunViewSet, basename="comp-run")
 router.register("adjustments", incentives_api.AdjustmentViewSet, basename="comp-adjustment")
 router.register("disputes", incentives_api.DisputeViewSet, basename="comp-dispute")
+router.register("stages", crm_api.StageViewSet, basename="crm-stage")
+router.register("contacts", crm_api.ContactViewSet, basename="crm-contact")
+router.register("opportunities", crm_api.OpportunityViewSet, basename="crm-opportunity")
+router.register("activities", crm_api.ActivityViewSet, basename="crm-activity")
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
