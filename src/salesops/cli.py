@@ -1,9 +1,9 @@
 """The ``salesops`` console script: Django's management commands plus ours (demo, import, export, bench).
 
-``salesops targets ...``, ``salesops comp ...`` and ``salesops recommend ...`` are handed to
-``salesops.engine.targets_cli``, ``salesops.engine.comp.cli`` and ``salesops.engine.recommend_cli`` before Django
-is set up, so target planning, compensation and recommendations over files need no settings, secret key or
-database.
+``salesops targets ...``, ``salesops comp ...``, ``salesops recommend ...`` and ``salesops pipeline ...`` are
+handed to ``salesops.engine.targets_cli``, ``salesops.engine.comp.cli``, ``salesops.engine.recommend_cli`` and
+``salesops.engine.pipeline_cli`` before Django is set up, so target planning, compensation, recommendations and
+the pipeline analytics' bench need no settings, secret key or database.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> None:
         from salesops.engine.recommend_cli import main as recommend_main
 
         sys.exit(recommend_main(args[1:]))
+    if args[:1] == ["pipeline"]:
+        from salesops.engine.pipeline_cli import main as pipeline_main
+
+        sys.exit(pipeline_main(args[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings")
     from django.core.management import execute_from_command_line
 
