@@ -109,7 +109,10 @@ def _refusal(request, opportunity, stage, error: ValidationError):
     labels = dict(RequiredField.choices)
     context = {"opportunity": opportunity, "stage": stage, "missing": missing,
                "missing_labels": [str(labels[m]) for m in missing],
-               "messages_": [m for msgs in errors.values() for m in msgs], "form": form,
+               # what the form does not show beside a field of its own
+               "messages_": [m for name, msgs in errors.items()
+                             if form is None or {"products": "product"}.get(name, name) not in form.fields
+                             for m in msgs], "form": form,
                "board_query": request.POST.get("board_query", ""),
                "next": _safe_next(request, reverse("crm:opportunity", args=[opportunity.pk]))}
     if wants_json(request):
