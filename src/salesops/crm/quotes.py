@@ -2,11 +2,12 @@
 
 The flow, one service per step (each ``<entity>_<action>(*, actor, ...)``, atomic, audited)::
 
-    quote_create ─► draft ─► quote_submit ─┬─► approved (every discount within the owner's limit)
-        ▲   quote_update / quote_update_lines ─┘   └─► pending ─► quote_decide ─► approved | rejected
-        │                                                                           │
-        └──────────────────── (a rejected quote is changed and submitted again) ◄──┘
-    approved ─► quote_send ─► sent ─► quote_answer ─► accepted (order lines, 100 % to the owner) | declined
+    quote_create                 → draft      (quote_update / quote_update_lines while draft or rejected)
+    quote_submit   draft|rejected → approved   when every discount is within the owner's limit (automatic)
+                                  → pending    otherwise, with a QuoteApproval for the owner's manager
+    quote_decide   pending        → approved | rejected (a rejection needs a comment; rejected → changed → draft)
+    quote_send     approved       → sent
+    quote_answer   sent           → accepted (order lines credited 100 % to the owner) | declined
 
 Invariants:
 
