@@ -40,6 +40,8 @@ router.register("stages", crm_api.StageViewSet, basename="crm-stage")
 router.register("contacts", crm_api.ContactViewSet, basename="crm-contact")
 router.register("opportunities", crm_api.OpportunityViewSet, basename="crm-opportunity")
 router.register("activities", crm_api.ActivityViewSet, basename="crm-activity")
+router.register("quotes", crm_api.QuoteViewSet, basename="crm-quote")
+router.register("pending-approvals", crm_api.PendingApprovalViewSet, basename="crm-pending-approval")
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),

@@ -1,11 +1,13 @@
 """REST API of the customer-relationship records: stages, contacts, opportunities (with their products, moves and
-stage history) and activities.
+stage history), activities, quotes (lines, the discount approval path, sending, the customer's answer, the PDF and
+Excel copies) and the discount approvals waiting for the user.
 
 Role in the flow: request → authentication (session with CSRF, or token) → permission by role (roles that see
 no sales data, such as HR, get 403; finance reads but writes nothing; stages are written by ops and admins
 only) → queryset from ``crm.access.visible_*`` (lists *and* details, so what a user may not see is a 404,
 never a 403) → serializer validation (related ids narrowed to what the user may see) → a service in
-``crm.services`` (atomic, audited; its ``ValidationError`` is a 400 keyed by the field it names, its
+``crm.services`` or ``crm.quotes`` (atomic, audited; its ``ValidationError`` is a 400 keyed by the field it names
+— a quote line's error sits at the line's index under ``lines``, DRF's shape for nested lists —, its
 ``PermissionDenied`` a 403) → the record re-read through the same visible queryset and rendered.
 
 Invariants: no view writes a model itself or calls ``serializer.save()``; a refused request saves nothing; every
@@ -18,9 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -32,12 +37,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from salesops.core.roles import Role, role_of
-from salesops.crm import access, services
+from salesops.crm import access, quote_documents, quotes, services
 from salesops.crm.models import (
     ActivityKind,
     ContactRole,
     OpportunityProduct,
     OpportunityStatus,
+    QuoteApproval,
+    QuoteLine,
+    QuoteStatus,
     Stage,
     StageChange,
 )
@@ -49,6 +57,9 @@ from salesops.crm.serializers import (
     OpportunityProductSerializer,
     OpportunityProductsSerializer,
     OpportunitySerializer,
+    PendingApprovalSerializer,
+    QuoteDecisionSerializer,
+    QuoteSerializer,
     StageChangeSerializer,
     StageOrderSerializer,
     StageSerializer,
@@ -60,6 +71,7 @@ from salesops.org.api import (
     choice_param,
     date_param,
     int_param,
+    validation_error_detail,
 )
 from salesops.org.api import (
     service_errors as org_service_errors,
@@ -408,3 +420,157 @@ class ActivityViewSet(CrmViewSet):
             done = services.activity_complete(actor=request.user, activity=activity, **data.validated_data)
         return self.respond(done)
 
+
+
+# -- quotes -----------------------------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@contextmanager
+def line_errors(count: int) -> Iterator[None]:
+    """A quote service's refusal as a 400. Line errors (which carry ``params["line"]`` and ``["field"]``) go
+    to their line's index under ``lines``: ``{"lines": [{}, {"discount": ["Line 2: …"]}]}`` for ``count``
+    lines, as DRF reports errors of a nested list; an error about the lines as a whole stays a list of text."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        detail: dict = validation_error_detail(exc)
+        errors = exc.error_dict.get("lines", []) if hasattr(exc, "error_dict") else []
+        if errors and all(e.params and "line" in e.params and "field" in e.params for e in errors):
+            nested: list[dict] = [{} for _n in range(max(count, *(e.params["line"] for e in errors)))]
+            for error in errors:
+                nested[error.params["line"] - 1].setdefault(error.params["field"], []).extend(error.messages)
+            detail["lines"] = nested
+        raise ValidationError(detail) from exc
+
+
+def _line_inputs(items) -> list[quotes.LineInput]:
+    return [quotes.LineInput(item["product"], item["quantity"], item.get("discount", Decimal(0)), item.get("price"))
+            for item in items]
+
+
+def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+@extend_schema_view(list=extend_schema(parameters=[
+    OpenApiParameter("status", OpenApiTypes.STR, enum=QuoteStatus.values, description=_("Only this status.")),
+    _id("owner", _("Only quotes owned by this salesperson.")),
+    _id("customer", _("Only this customer's quotes.")),
+    _id("opportunity", _("Only the quotes of this deal.")),
+    *_days("created", _("creation date")),
+]))
+class QuoteViewSet(CrmViewSet):
+    """Quotes (报价) the user may see: a rep their own, a manager the team's, ops, admins and finance all
+    (finance only reads). A draft is priced at list price less each line's discount; ``…/submit/`` approves it
+    at once when every discount is within the owner's limit, otherwise it waits for the owner's manager
+    (``…/decide/``, never the owner); an approved quote is sent (``…/send/``) and the customer's answer recorded
+    (``…/accept/`` makes order lines credited to the owner, ``…/decline/``). ``…/pdf/`` and ``…/xlsx/`` are the
+    customer's copy, in the quote's language."""
+
+    serializer_class = QuoteSerializer
+    ordering = ("-created_at", "-pk")
+
+    def visible(self):
+        return (access.visible_quotes(self.request.user)
+                .select_related("customer", "owner", "opportunity")
+                .prefetch_related(Prefetch("lines", QuoteLine.objects.select_related("product").order_by("pk")),
+                                  Prefetch("approvals", QuoteApproval.objects.select_related("approver", "decided_by")
+                                           .order_by("requested_at", "pk"))))
+
+    def filter_list(self, qs):
+        state = choice_param(self.request, "status", QuoteStatus)
+        if state:
+            qs = qs.filter(status=state)
+        for name in ("owner", "customer", "opportunity"):
+            pk = int_param(self.request, name)
+            if pk is not None:
+                qs = qs.filter(**{f"{name}_id": pk})
+        return day_range(self.request, qs, "created_at", "created", datetime=True)
+
+    def service_create(self, data):
+        owner = _default_owner(self.request, data)
+        lines = data.pop("lines")
+        with line_errors(len(lines)):
+            return quotes.quote_create(actor=self.request.user, owner=owner, lines=_line_inputs(lines), **data)
+
+    def service_update(self, instance, data):
+        lines = data.pop("lines", None)
+        with line_errors(len(lines or ())):
+            return quotes.quote_update(actor=self.request.user, quote=instance,
+                                       lines=None if lines is None else _line_inputs(lines), **data)
+
+    def _step(self, service, **kwargs) -> Response:
+        quote = self.get_object()
+        with service_errors():
+            done = service(actor=self.request.user, quote=quote, **kwargs)
+        return self.respond(done)
+
+    @extend_schema(request=None, responses=QuoteSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Ask for approval of a draft or rejected quote: approved at once when every discount is within the
+        owner's limit, otherwise waiting for the owner's manager."""
+        return self._step(quotes.quote_submit)
+
+    @extend_schema(request=QuoteDecisionSerializer, responses=QuoteSerializer)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        """Approve or reject a waiting discount (a manager over the owner, ops or admin; never the owner); a
+        rejection says why in ``comment``."""
+        data = QuoteDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._step(quotes.quote_decide, approve=data.validated_data["approve"],
+                          comment=data.validated_data["comment"])
+
+    @extend_schema(request=None, responses=QuoteSerializer)
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        """Mark an approved quote sent to the customer (refused once its validity has passed)."""
+        return self._step(quotes.quote_send)
+
+    @extend_schema(request=None, responses=QuoteSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """The customer accepted the sent quote: each line becomes an order line (order number = the quote's
+        number), credited 100 % to the owner. The deal, if any, is moved separately."""
+        return self._step(quotes.quote_answer, accepted=True)
+
+    @extend_schema(request=None, responses=QuoteSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        """The customer declined the sent quote."""
+        return self._step(quotes.quote_answer, accepted=False)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, pk=None):
+        """The customer's copy as PDF, in the quote's language."""
+        quote = self.get_object()
+        return _download(quote_documents.quote_pdf(quote), "application/pdf", f"{quote.number}.pdf")
+
+    @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def xlsx(self, request, pk=None):
+        """The customer's copy as an Excel workbook, in the quote's language."""
+        quote = self.get_object()
+        return _download(quote_documents.quote_xlsx(quote), XLSX, f"{quote.number}.xlsx")
+
+
+class PendingApprovalViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The quote discounts waiting for the user's decision, oldest first: a manager's team's (never their own),
+    every one for ops and admins, none for other roles (HR: 403). Decide them with
+    ``POST /api/quotes/{id}/decide/``."""
+
+    serializer_class = PendingApprovalSerializer
+    permission_classes = [IsAuthenticated, SalesDataAccess]
+    queryset = QuoteApproval.objects.none()  # for the schema; requests use get_queryset
+
+    def get_queryset(self):
+        return (access.pending_approvals_for(self.request.user)
+                .select_related("approver")
+                .prefetch_related(Prefetch("quote__lines", QuoteLine.objects.order_by("pk")))
+                .order_by("requested_at", "pk"))

@@ -12,16 +12,21 @@ Related-object fields accept only ids the requesting user may see (customers and
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS
 
-from salesops.crm import access
+from salesops.crm import access, quotes
 from salesops.crm.models import (
     Activity,
     Contact,
     Opportunity,
     OpportunityProduct,
+    Quote,
+    QuoteApproval,
     RequiredField,
     Stage,
     StageChange,
@@ -234,3 +239,119 @@ class ActivitySerializer(CreateOnlyMixin, VisibleRelatedMixin, serializers.Model
 class ActivityDoneSerializer(serializers.Serializer):
     outcome = serializers.CharField(allow_blank=True, help_text=_("What came of it, and what is next."))
     done_at = serializers.DateTimeField(required=False, help_text=_("When it was done; now by default."))
+
+
+# -- quotes -----------------------------------------------------------------------------------------------
+def _any_decimal(**kwargs) -> serializers.DecimalField:
+    # Parsed here, judged by ``crm.quotes.price_lines``: its refusals name the line, the field and the limit.
+    return serializers.DecimalField(max_digits=None, decimal_places=None, **kwargs)
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    """A quote line. On input: ``product``, ``quantity``, ``discount`` (a fraction: 0.1 is 10 % off; 0 when left
+    out) and optionally ``price`` (the product's list price when left out); the net is computed and rounded once."""
+
+    id = serializers.IntegerField(read_only=True)
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    sku = serializers.CharField(source="product.sku", read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    quantity = _any_decimal()
+    discount = _any_decimal(required=False, help_text=_("A fraction: 0.1 is 10% off."))
+    price = _any_decimal(required=False, allow_null=True, write_only=True, help_text=_(
+        "The unit price before discount; the product's list price when left out."))
+    list_price = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True, help_text=_(
+        "The unit price before discount."))
+    net_amount = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
+
+
+class QuoteApprovalSerializer(serializers.ModelSerializer):
+    """One submission of the quote: approved at once when every discount was within the owner's limit
+    (``automatic``), otherwise a request to the manager and its answer."""
+
+    approver_name = serializers.CharField(source="approver.name", read_only=True, allow_null=True, default=None)
+    decided_by = _username("decided_by")
+    automatic = serializers.SerializerMethodField()
+
+    class Meta:
+        model = QuoteApproval
+        fields = ["id", "max_discount", "limit", "automatic", "approver", "approver_name", "requested_at",
+                  "decided_at", "decided_by", "approved", "comment"]
+        read_only_fields = fields
+
+    def get_automatic(self, approval: QuoteApproval) -> bool:
+        return quotes.is_automatic(approval)
+
+
+class TotalsSerializer(serializers.Serializer):
+    gross = serializers.DecimalField(max_digits=18, decimal_places=2, help_text=_("Σ quantity × price."))
+    discount = serializers.DecimalField(max_digits=18, decimal_places=2, help_text=_("gross − net."))
+    net = serializers.DecimalField(max_digits=18, decimal_places=2, help_text=_(
+        "Σ line nets: what the customer pays."))
+
+
+class QuoteSerializer(CreateOnlyMixin, VisibleRelatedMixin, serializers.ModelSerializer):
+    """A quote with its lines, totals, submissions and the steps the user may take now (``actions``). ``lines``
+    replaces all the lines when given (a draft or rejected quote only); ``customer`` and ``owner`` are set when
+    it is made."""
+
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    owner = serializers.PrimaryKeyRelatedField(queryset=Salesperson.objects.all(), required=False, help_text=_(
+        "The salesperson who owns the quote; by default the user themselves."))
+    owner_name = serializers.CharField(source="owner.name", read_only=True)
+    lines = QuoteLineSerializer(many=True)
+    totals = serializers.SerializerMethodField()
+    approvals = QuoteApprovalSerializer(many=True, read_only=True)
+    actions = serializers.SerializerMethodField(help_text=_(
+        "What the user may do now: edit, submit, approve, reject, send, accept, decline."))
+
+    create_only_messages = {
+        "customer": _("A quote cannot move to another customer; make a new one."),
+        "owner": _("A quote keeps its owner; make a new one."),
+    }
+
+    class Meta:
+        model = Quote
+        fields = ["id", "number", "customer", "customer_name", "opportunity", "owner", "owner_name", "status",
+                  "language", "valid_until", "notes", "lines", "totals", "approvals", "actions", "created_at",
+                  "submitted_at", "sent_at", "answered_at", "order_no"]
+        read_only_fields = ["number", "status", "created_at", "submitted_at", "sent_at", "answered_at", "order_no"]
+        extra_kwargs = {"language": {"required": False}}
+        create_only_fields = ["customer", "owner"]
+
+    @extend_schema_field(TotalsSerializer)
+    def get_totals(self, quote: Quote) -> dict:
+        return TotalsSerializer(quotes.totals(quote.lines.all())).data
+
+    def get_actions(self, quote: Quote) -> list[str]:
+        request = self.context.get("request")
+        return quotes.available_actions(request.user, quote) if request is not None else []
+
+
+class QuoteDecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField(help_text=_("true approves the discount, false rejects it."))
+    comment = serializers.CharField(required=False, allow_blank=True, default="", help_text=_(
+        "Why (required to reject)."))
+
+
+class PendingApprovalSerializer(serializers.ModelSerializer):
+    """A discount waiting for the user's decision, with the quote it belongs to."""
+
+    quote = serializers.IntegerField(source="quote_id", read_only=True)
+    number = serializers.CharField(source="quote.number", read_only=True)
+    customer = serializers.IntegerField(source="quote.customer_id", read_only=True)
+    customer_name = serializers.CharField(source="quote.customer.name", read_only=True)
+    owner = serializers.IntegerField(source="quote.owner_id", read_only=True)
+    owner_name = serializers.CharField(source="quote.owner.name", read_only=True)
+    approver_name = serializers.CharField(source="approver.name", read_only=True, allow_null=True, default=None)
+    net = serializers.SerializerMethodField(help_text=_("The quote's total."))
+
+    class Meta:
+        model = QuoteApproval
+        fields = ["id", "quote", "number", "customer", "customer_name", "owner", "owner_name", "max_discount",
+                  "limit", "approver", "approver_name", "requested_at", "net"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DecimalField(max_digits=18, decimal_places=2))
+    def get_net(self, approval: QuoteApproval):
+        return serializers.DecimalField(max_digits=18, decimal_places=2).to_representation(
+            sum((line.net_amount for line in approval.quote.lines.all()), Decimal(0)))
