@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from fractions import Fraction
 
 import pyarrow as pa
 import pytest
@@ -367,7 +368,9 @@ deal = st.tuples(
     st.integers(1, 3),  # owner
     st.sampled_from([10, 20, None]),  # team
     st.integers(0, 80),  # created, days after 2026-01-01
-    st.lists(st.tuples(st.sampled_from(OPEN_STAGES), st.integers(0, 20 * 24)), min_size=1, max_size=6),
+    # the path: (stage, µs until the next change) — zero (two changes at the same instant) now and then
+    st.lists(st.tuples(st.sampled_from(OPEN_STAGES), st.one_of(st.just(0), st.integers(1, 30 * 86_400_000_000))),
+             min_size=1, max_size=6),
     st.sampled_from(["open", "won", "lost"]),
     st.one_of(st.none(), st.integers(0, 10_000_000)),  # amount in cents
     st.one_of(st.none(), st.integers(0, 200)),  # expected close, days after creation
@@ -379,11 +382,11 @@ def random_tables(deals: list[tuple]) -> tuple[pa.Table, pa.Table]:
     for deal_id, (owner, team, created, path, status, cents, close) in enumerate(deals, start=1):
         at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=created)
         previous = None
-        steps = list(path) + ([(WON if status == "won" else LOST, 24)] if status != "open" else [])
-        for stage, hours in steps:
+        steps = list(path) + ([(WON if status == "won" else LOST, 0)] if status != "open" else [])
+        for stage, us in steps:
             changes.append({"opportunity_id": deal_id, "from_stage_id": previous, "to_stage_id": stage,
                             "changed_at": at})
-            previous, at = stage, at + dt.timedelta(hours=hours)
+            previous, at = stage, at + dt.timedelta(microseconds=us)
         last = changes[-1]["changed_at"]
         opportunities.append({
             "id": deal_id, "owner_id": owner, "team_id": team, "region_id": None,
@@ -459,6 +462,49 @@ def test_its_dwell_quartiles_are_ordered_and_count_every_stay(deals):
     for stage in company.stages:
         assert sum(r.stays for r in by_owner.rows if r.stage == stage) == \
             sum(r.stays for r in company.rows if r.stage == stage)
+
+
+def type7(values: list[int], quarter: int) -> Fraction:
+    """The type-7 quantile quarter/4 of the sorted values, by the book."""
+    h = Fraction((len(values) - 1) * quarter, 4)
+    low = h.numerator // h.denominator
+    return values[low] + (h - low) * (values[low + 1] - values[low]) if h != low else Fraction(values[low])
+
+
+def days(value: Fraction) -> Decimal:
+    exact = value / 86_400_000_000 * 100
+    return D((2 * exact.numerator + exact.denominator) // (2 * exact.denominator)).scaleb(-2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(deal, max_size=12))
+def test_its_dwell_figures_equal_a_computation_by_the_book(deals):
+    opps, changes = random_tables(deals)
+    rank = {row["id"]: (row["position"], row["id"]) for row in STAGES.to_pylist()}
+    status = {row["id"]: row["status"] for row in opps.to_pylist()}
+    stays: dict[int, list[int]] = {s: [] for s in OPEN_STAGES}
+    waiting: dict[int, int] = {s: 0 for s in OPEN_STAGES}
+    by_deal: dict[int, list[dict]] = {}
+    for change in changes.to_pylist():
+        by_deal.setdefault(change["opportunity_id"], []).append(change)
+    for deal_id, rows in by_deal.items():
+        rows.sort(key=lambda c: (c["changed_at"], c["from_stage_id"] is not None, rank[c["to_stage_id"]]))
+        for this, following in zip(rows, [*rows[1:], None], strict=True):
+            if this["to_stage_id"] not in stays:
+                continue
+            if following is not None:
+                stays[this["to_stage_id"]].append((following["changed_at"] - this["changed_at"]) // dt.timedelta(
+                    microseconds=1))
+            elif status[deal_id] == "open":
+                waiting[this["to_stage_id"]] += 1
+    rows = {r.stage.id: r for r in pipeline.dwell(opps, STAGES, changes).rows}
+    for stage in OPEN_STAGES:
+        values = sorted(stays[stage])
+        if not values and not waiting[stage]:
+            assert stage not in rows or (rows[stage].stays, rows[stage].in_progress) == (0, 0)
+            continue
+        expected = tuple(days(type7(values, q)) for q in range(5)) if values else (None,) * 5
+        assert (rows[stage].stays, rows[stage].in_progress, rows[stage].box) == (len(values), waiting[stage], expected)
 
 
 # -- the bench ------------------------------------------------------------------------------------------------

@@ -89,9 +89,6 @@ STAGE_CHANGES_SCHEMA = pa.schema([
     ("changed_at", pa.timestamp("us", tz="UTC")),
 ])
 
-_OPPORTUNITY_COLUMNS = tuple(OPPORTUNITIES_SCHEMA.names)
-_STAGE_COLUMNS = tuple(STAGES_SCHEMA.names)
-_CHANGE_COLUMNS = tuple(STAGE_CHANGES_SCHEMA.names)
 _DAY_US = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -106,7 +103,7 @@ class Dimension(StrEnum):
 
 
 class Measure(StrEnum):
-    """What :func:`deals` lists; each names the figure it explains."""
+    """What :meth:`Pipeline.deals` lists; each names the figure it explains."""
 
     CREATED = "created"  # funnel: the cohort's deals (FunnelRow.created)
     REACHED = "reached"  # funnel: reached the stage (reached[i]); needs stage_id
@@ -469,11 +466,9 @@ class Pipeline:
                        count(*) FILTER (WHERE status = 'lost') AS lost, count(*) FILTER (WHERE status = 'open'),
                        (coalesce(sum(amount) FILTER (WHERE status = 'won'), 0) * 100)::HUGEINT AS won_cents,
                        count(amount) FILTER (WHERE status = 'won') AS won_priced,
-                       list(cycle ORDER BY cycle) FILTER (WHERE status = 'won' AND cycle IS NOT NULL) AS xs,
-                       {reached}
+                       {reached}, {_median4("cycle", "status = 'won'")} AS cycle4
                 FROM ff GROUP BY {"GROUPING SETS ((grp, cohort), (grp))" if cohorts else "grp"})
-            SELECT * EXCLUDE (xs), {_quartile4("xs", 2)} FROM a
-            ORDER BY grp NULLS LAST, cohort NULLS FIRST""").fetchall()
+            SELECT * FROM a ORDER BY grp NULLS LAST, cohort NULLS FIRST""").fetchall()
         out = []
         for group, cohort, created, lost, open_, won_cents, won_priced, *r, cycle4 in rows:
             won = r[k]
@@ -496,11 +491,10 @@ class Pipeline:
             WITH a AS (
                 SELECT grp, ord, count(*) FILTER (WHERE measured) AS n,
                        count(*) FILTER (WHERE in_progress) AS in_progress,
-                       list(us ORDER BY us) FILTER (WHERE measured) AS xs
+                       {_quartiles4("us", "measured")} AS q4
                 FROM stay WHERE measured OR in_progress GROUP BY grp, ord)
-            SELECT grp, ord, n, in_progress, {", ".join(_quartile4("xs", q) for q in range(5))} FROM a
-            ORDER BY grp NULLS LAST, ord""").fetchall()
-        cells = {(g, o): (n, p, *figures) for g, o, n, p, *figures in rows}
+            SELECT * FROM a ORDER BY grp NULLS LAST, ord""").fetchall()
+        cells = {(g, o): (n, p, *(q4 or (None,) * 5)) for g, o, n, p, q4 in rows}
         none = (0, 0, None, None, None, None, None)
         out = []
         for group in dict.fromkeys(g for g, *_ in rows):
@@ -748,8 +742,11 @@ class Pipeline:
         return f"(CASE {column} {ords} END)" if ords else "NULL::INTEGER"
 
     def _order_key(self, alias: str) -> str:
-        """SQL: the same order as one number (for arg_max)."""
-        return f"(epoch_us({alias}.changed_at)::HUGEINT * {2 * len(self._sranks) + 2} + {self._tie(alias)})"
+        """SQL: the order of a deal's changes as one number: the instant in µs × (2S + 2) + the tie (S stages).
+        BIGINT up to 1,000 stages (it then holds instants until 2112), HUGEINT past that."""
+        scale = 2 * len(self._sranks) + 2
+        kind = "BIGINT" if scale <= 2002 else "HUGEINT"
+        return f"(epoch_us({alias}.changed_at)::{kind} * {scale} + {self._tie(alias)})"
 
     # facts: the views each figure is counted from, and deals() lists from -----------------------------------
     def _funnel_facts(self, by: Dimension, start: dt.date | None, end: dt.date | None) -> None:
@@ -779,10 +776,11 @@ class Pipeline:
         # one sort of every change by deal and time (a window over all rows: cheaper here than 100,000 partitions)
         self._con.execute(f"""
             CREATE OR REPLACE TEMP VIEW stay AS
-            WITH c AS (SELECT c.oid, c.sid, epoch_us(c.changed_at) AS t0, {self._tie("c")} AS tie FROM changes c {cut}),
+            WITH c AS (SELECT c.oid, c.sid, epoch_us(c.changed_at) AS t0, {self._order_key("c")} AS k
+                       FROM changes c {cut}),
             spell AS (
                 SELECT oid, sid, t0, CASE WHEN lead(oid) OVER w = oid THEN lead(t0) OVER w END AS t1
-                FROM c WINDOW w AS (ORDER BY oid, t0, tie)),
+                FROM c WINDOW w AS (ORDER BY oid, k)),
             open_spell AS (SELECT *, {self._ord("sid")} AS ord FROM spell)
             SELECT sp.oid AS id, {_GROUP[by]} AS grp, sp.ord, sp.t1 - sp.t0 AS us,
                    sp.t1 IS NOT NULL AND {" AND ".join(exit_range) or "true"} AS measured,
@@ -825,10 +823,10 @@ class Pipeline:
                        count(*) FILTER (WHERE closed_won) AS won, count(*) FILTER (WHERE closed_lost) AS lost,
                        (coalesce(sum(amount) FILTER (WHERE closed_won), 0) * 100)::HUGEINT AS won_cents,
                        count(amount) FILTER (WHERE closed_won) AS won_priced,
-                       list(cycle ORDER BY cycle) FILTER (WHERE closed_won AND cycle IS NOT NULL) AS xs
+                       {_median4("cycle", "closed_won")} AS cycle4
                 FROM vf WHERE open_qualified OR closed_won OR closed_lost
                 GROUP BY {"()" if company else "GROUPING SETS ((grp), ())"})
-            SELECT * EXCLUDE (xs), {_quartile4("xs", 2)} FROM a""").fetchall()
+            SELECT * FROM a""").fetchall()
         return {("c" if total else "g", group): _velocity_figures(*figures) for total, group, *figures in rows}
 
 
@@ -888,12 +886,22 @@ def _close_period(value: str) -> str:
     return value
 
 
-def _quartile4(xs: str, a: int) -> str:
-    """SQL: 4 × the type-7 quantile a/4 (a = 0: min … 4: max) of the sorted integer list ``xs``, exact: with
-    h = (n − 1)·a/4, lo = ⌊h⌋ and r = 4·(h − lo), it is (4 − r)·x[lo] + r·x[lo + 1] (lists from 1 in SQL)."""
-    n = f"(len({xs}) - 1)"
-    return (f"({xs}[{n} * {a} // 4 + 1]::HUGEINT * (4 - {n} * {a} % 4) "
-            f"+ coalesce({xs}[{n} * {a} // 4 + 2], 0)::HUGEINT * ({n} * {a} % 4))")
+def _quartiles4(value: str, where: str) -> str:
+    """SQL aggregate: [min, Q1, median, Q3, max] × 4 of the integer ``value`` over the rows ``where``, as exact
+    integers (NULL without rows).
+
+    DuckDB's ``quantile_cont`` is type 7: with h = (n − 1)·q, x[⌊h⌋] + (h − ⌊h⌋)·(x[⌈h⌉] − x[⌊h⌋]), found by
+    selection (no sort), in binary floating point. For q in {0, ¼, ½, ¾, 1} and integers below 2^50 every step
+    is exact — h − ⌊h⌋ is a multiple of ¼ and each product and sum fits the 53-bit mantissa — so four times the
+    result is the exact integer. 2^50 µs is 35 years: no stay lasts that long."""
+    return (f"list_transform(quantile_cont({value}, [0, 0.25, 0.5, 0.75, 1]) FILTER (WHERE {where}), "
+            f"lambda q: (q * 4)::HUGEINT)")
+
+
+def _median4(value: str, where: str) -> str:
+    """SQL aggregate: 4 × the median of the integer ``value`` over the rows ``where`` (exact, see
+    :func:`_quartiles4`); NULL without rows."""
+    return f"(quantile_cont({value}, 0.5) FILTER (WHERE {where} AND {value} IS NOT NULL) * 4)::HUGEINT"
 
 
 def _days(quarter_us: int | None) -> Decimal | None:
