@@ -114,13 +114,15 @@ def _id(name: str, description) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.INT, description=description)
 
 
-def _days(prefix: str, what) -> list[OpenApiParameter]:
-    return [
-        OpenApiParameter(f"{prefix}_from", OpenApiTypes.DATE, description=_("Only records whose %(what)s is on or "
-                                                                             "after this day.") % {"what": what}),
-        OpenApiParameter(f"{prefix}_to", OpenApiTypes.DATE, description=_("Only records whose %(what)s is on or "
-                                                                           "before this day.") % {"what": what}),
-    ]
+def _days(prefix: str, after, before) -> list[OpenApiParameter]:
+    """``<prefix>_from`` and ``<prefix>_to``, described by whole translatable sentences (a sentence pieced
+    together from translated words would be fixed in one language when the module loads)."""
+    return [OpenApiParameter(f"{prefix}_from", OpenApiTypes.DATE, description=after),
+            OpenApiParameter(f"{prefix}_to", OpenApiTypes.DATE, description=before)]
+
+
+CREATED_DAYS = _days("created", _("Only records created on or after this day."),
+                     _("Only records created on or before this day."))
 
 
 def _default_owner(request: Request, data: dict):
@@ -274,8 +276,9 @@ def _product_pairs(items) -> list[tuple]:
     _id("stage", _("Only deals in this stage.")),
     _id("owner", _("Only deals owned by this salesperson.")),
     _id("customer", _("Only this customer's deals.")),
-    *_days("created", _("creation date")),
-    *_days("close", _("expected close date")),
+    *CREATED_DAYS,
+    *_days("close", _("Only deals expected to close on or after this day."),
+           _("Only deals expected to close on or before this day.")),
 ]))
 class OpportunityViewSet(CrmViewSet):
     """Deals (商机) the user may see: a rep their own, a manager the team's, ops, admins and finance all (finance
@@ -369,8 +372,8 @@ class OpportunityViewSet(CrmViewSet):
     _id("owner", _("Only activities owned by this salesperson.")),
     _id("customer", _("Only activities with this customer.")),
     _id("opportunity", _("Only activities on this deal.")),
-    *_days("due", _("due date")),
-    *_days("created", _("creation date")),
+    *_days("due", _("Only activities due on or after this day."), _("Only activities due on or before this day.")),
+    *CREATED_DAYS,
 ]))
 class ActivityViewSet(CrmViewSet):
     """Calls, visits, meetings, emails and tasks the user may see (a rep their own, a manager the team's, ops,
@@ -461,7 +464,7 @@ def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
     _id("owner", _("Only quotes owned by this salesperson.")),
     _id("customer", _("Only this customer's quotes.")),
     _id("opportunity", _("Only the quotes of this deal.")),
-    *_days("created", _("creation date")),
+    *CREATED_DAYS,
 ]))
 class QuoteViewSet(CrmViewSet):
     """Quotes (报价) the user may see: a rep their own, a manager the team's, ops, admins and finance all
