@@ -1,15 +1,22 @@
-"""Helpers for import tests: write small CSV and .xlsx files, and import them."""
+"""Helpers for import tests: write small CSV and .xlsx files, and import them; the pipeline's stages and the
+contacts and deals of ``crm_data`` imported by ops Olivia."""
 
 from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from openpyxl import Workbook
 
+from salesops.crm import services as crm
+from salesops.crm.models import Contact, Opportunity
 from salesops.imports.services import import_file
+from salesops.org import services as org
+from tests.imports.crm_data import CONTACTS, OPPORTUNITIES
 
 
 @pytest.fixture
@@ -65,3 +72,40 @@ def line(ext, *, date="2025-11-20", customer="C-A", product="SW-1", quantity="2"
          status="booked", original="", credits="E101"):
     return [ext, "SO-" + ext, date, customer, product, quantity, price, discount, status, original, credits]
 
+
+
+@pytest.fixture
+def pipeline(world):
+    """The stages of ``tests/crm/conftest.py``: Lead 10% → Qualified 25% (expected close) → Proposal 50% (amount,
+    expected close, decision maker) → Won 100% / Lost 0% (lost reason)."""
+    make, D = crm.stage_create, Decimal  # noqa: N806 - the short names of tests/crm/conftest.py
+    return SimpleNamespace(
+        lead=make(actor=None, code="lead", name="Lead", position=10, probability=D(10)),
+        qualified=make(actor=None, code="qualified", name="Qualified", position=20, probability=D(25),
+                       required_fields=["expected_close"]),
+        proposal=make(actor=None, code="proposal", name="Proposal", position=30, probability=D(50),
+                      required_fields=["amount", "expected_close", "decision_maker"]),
+        won=make(actor=None, code="won", name="Won", position=40, probability=D(100), is_won=True),
+        lost=make(actor=None, code="lost", name="Lost", position=50, probability=D(0), is_lost=True,
+                  required_fields=["lost_reason"]),
+    )
+
+
+@pytest.fixture
+def hardware(world):
+    return org.product_create(actor=None, sku="HW-1", name="扫码枪", category=world.category, list_price=Decimal("99.00"),
+                              standard_cost=Decimal("40.00"))
+
+
+@pytest.fixture
+def contacts(world, csv_file, run_import):
+    result = run_import("contacts", csv_file(CONTACTS, name="contacts.csv"))
+    assert result.ok, result.errors
+    return {c.external_id: c for c in Contact.objects.all()}
+
+
+@pytest.fixture
+def deals(pipeline, contacts, hardware, csv_file, run_import):
+    result = run_import("opportunities", csv_file(OPPORTUNITIES, name="opportunities.csv"))
+    assert result.ok, result.errors
+    return {o.external_id: o for o in Opportunity.objects.all()}

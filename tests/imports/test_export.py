@@ -41,8 +41,9 @@ def test_xlsx_keeps_numbers_dates_and_text():
 
 
 @pytest.fixture
-def richer_world(world):
-    """The persona company plus a return, a payment and a product whose price has cents."""
+def richer_world(world, pipeline):
+    """The persona company plus a return, a payment, a product whose price has cents, and a pipeline made in
+    salesops (contacts, deals with their moves and products, activities: no external ids, times with microseconds)."""
     org.order_line_create(actor=None, credits=[(world.people["alice"], Decimal(60)), (world.people["bob"], Decimal(40))],
                           external_id="S1-R", order_no="SO-S", date=dt.date(2025, 12, 5), customer=world.customers.a,
                           product=world.product, quantity=Decimal("-1"), unit_price=Decimal("1000.00"),
@@ -50,7 +51,29 @@ def richer_world(world):
     Payment.objects.create(line=world.lines.a, date=dt.date(2025, 12, 1), amount=Decimal("333.33"), external_id="P1")
     org.product_create(actor=None, sku="HW-1", name="扫码枪", category=world.category, list_price=Decimal("99.99"),
                        standard_cost=Decimal("45.50"), unit="个", active=False)
+    _pipeline_made_here(world, pipeline)
     return world
+
+
+def _pipeline_made_here(world, pipeline):
+    from salesops.crm import services as crm
+
+    t0 = dt.datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=dt.UTC)
+    hour = dt.timedelta(hours=1)
+    boss = crm.contact_create(actor=None, customer=world.customers.a, name="钱总", role="decision_maker", primary=True)
+    crm.contact_create(actor=None, customer=world.customers.a, name="孙工", role="technical")
+    crm.contact_create(actor=None, customer=world.customers.a, name="孙工", job_title="同名的另一位")
+    crm.contact_create(actor=None, customer=world.customers.b, name="Ms Li", external_id="K-B1", email="li@yi.cn")
+    deal = crm.opportunity_create(actor=None, customer=world.customers.a, owner=world.people["alice"], name="甲公司 CRM",
+                                  at=t0, products=[(world.product, Decimal("2.5"))], source="展会")
+    crm.opportunity_move(actor=None, opportunity=deal, stage=pipeline.proposal, at=t0 + hour,
+                         amount=Decimal("120000.00"), expected_close=dt.date(2026, 4, 30), decision_maker=boss)
+    crm.opportunity_move(actor=None, opportunity=deal, stage=pipeline.won, at=t0 + 2 * hour)
+    crm.opportunity_create(actor=None, customer=world.customers.b, owner=world.people["bob"], name="乙公司 续约", at=t0)
+    crm.activity_create(actor=None, kind="visit", subject="演示", customer=world.customers.a, owner=world.people["alice"],
+                        created_at=t0, due_at=t0 + hour, opportunity=deal, contact=boss)
+    crm.activity_create(actor=None, kind="call", subject="=回访", customer=world.customers.b, owner=world.people["bob"],
+                        created_at=t0, external_id="ACT-1", done_at=t0 + hour, outcome="好")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -33,6 +33,7 @@ from django.utils.encoding import force_str
 from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
 
+from salesops.imports import crm_export
 from salesops.imports.models import ImportKind
 from salesops.imports.parsing import FORMULA_START
 from salesops.org.models import (
@@ -159,7 +160,7 @@ def _write_xlsx(columns: list[Column], rows: Iterable, out: BinaryIO, sheet_titl
             elif isinstance(value, dt.datetime):
                 if timezone.is_aware(value):
                     value = timezone.localtime(value).replace(tzinfo=None)
-                cell = WriteOnlyCell(ws, value=value)
+                cell = WriteOnlyCell(ws, value=value.replace(microsecond=0))  # whole seconds, as in CSV
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
             elif isinstance(value, dt.date):
                 cell = WriteOnlyCell(ws, value=value)
@@ -197,7 +198,9 @@ _SPECS: dict[str, tuple[type[Model], list[tuple[str, str]], list[str]]] = {
     # kind: (model, [(column, values() key)], ordering)
     ImportKind.CUSTOMERS: (Customer, [("external_id", "external_id"), ("name", "name"), ("segment", "segment__code"),
                                       ("region", "region__code"), ("industry", "industry"),
-                                      ("owner", "owner__employee_no"), ("key_account", "key_account")],
+                                      ("owner", "owner__employee_no"), ("key_account", "key_account"),
+                                      ("status", "status"), ("source", "source"), ("preferences", "preferences"),
+                                      ("notes", "notes")],
                            ["external_id"]),
     ImportKind.PRODUCTS: (Product, [("sku", "sku"), ("name", "name"), ("category", "category__code"),
                                     ("list_price", "list_price"), ("standard_cost", "standard_cost"), ("unit", "unit"),
@@ -228,7 +231,8 @@ _SPECS[ImportKind.TEAMS] = (Team, [*_TREE, ("manager", "manager__employee_no")],
 
 
 def kind_model(kind: str) -> type[Model]:
-    return _SPECS[ImportKind(kind)][0]
+    kind = ImportKind(kind)
+    return _SPECS[kind][0] if kind in _SPECS else crm_export.MODELS[kind]
 
 
 def kind_export(kind: str, user=None, queryset: QuerySet | None = None) -> tuple[list[Column], Iterable[dict]]:
@@ -240,6 +244,8 @@ def kind_export(kind: str, user=None, queryset: QuerySet | None = None) -> tuple
     from salesops.org.access import visible_to
 
     kind = ImportKind(kind).value
+    if kind in crm_export.EXPORTS:
+        return crm_export.EXPORTS[kind](user, queryset)
     model, spec, ordering = _SPECS[kind]
     if queryset is None:
         queryset = visible_to(user, model) if user is not None else model.objects.all()

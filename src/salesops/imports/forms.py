@@ -11,7 +11,9 @@ from salesops.imports.parsing import CSV_SUFFIXES, ENCODING_CHOICES, XLSX_SUFFIX
 
 
 class UploadForm(forms.Form):
-    kind = forms.ChoiceField(label=_("What to import"))
+    kind = forms.ChoiceField(label=_("What to import"), help_text=_(
+        "Import what others refer to first: trees, products, people, customers, then contacts, opportunities, "
+        "their stage history and activities."))
     source = forms.CharField(label=_("Source name"), max_length=100, required=False,
                              help_text=_("E.g. “ERP monthly export”. The column mapping is remembered per source."))
     file = forms.FileField(label=_("File (.csv or .xlsx)"))

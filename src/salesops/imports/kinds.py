@@ -29,6 +29,17 @@ BOOL = gettext_lazy("yes/no")
 PERSON = gettext_lazy("salesperson: employee number (or name when unique)")
 CREDITS = gettext_lazy("employee_no:percent;… (E101:60;E201:40), or E101 alone for 100%")
 STATUS = gettext_lazy("booked, invoiced, paid, returned or cancelled")
+DATETIME = gettext_lazy("date and time (2026-03-02 09:30, or an Excel date-time), in the company's time zone")
+CUSTOMER_NO = gettext_lazy("customer number")
+CRM_KEY = gettext_lazy("text; #id for a record made in salesops without one")
+STAGE = gettext_lazy("stage: code or name")
+CONTACT = gettext_lazy("contact: external id, or name within the customer")
+OPPORTUNITY = gettext_lazy("opportunity: external id")
+CUSTOMER_STATUS = gettext_lazy("prospect, active, dormant or lost (or 潜在, 活跃, 休眠, 流失)")
+CONTACT_ROLE = gettext_lazy("decision_maker, influencer, user, purchasing, finance, technical or other "
+                            "(or 决策人, 影响者, 使用者, 采购, 财务, 技术, 其他)")
+ACTIVITY_KIND = gettext_lazy("call, visit, meeting, email or task (or 电话, 拜访, 会议, 邮件, 任务)")
+DEAL_PRODUCTS = gettext_lazy("SKU×quantity separated by ; (SW-1×2; HW-1×10); a SKU alone is 1")
 
 
 def tree_ref(what):
@@ -52,6 +63,10 @@ _CUSTOMER_REF = ("客户编号", "客户编码", "客户代码", "客户id", "�
                  "customer number", "customer")
 _PRODUCT_REF = ("产品编码", "产品编号", "产品代码", "物料编码", "物料编号", "商品编码", "商品编号", "货号", "存货编码", "sku",
                 "product code", "item code", "product")
+_OPPORTUNITY_REF = ("商机编号", "商机编码", "商机id", "机会编号", "项目编号", "opportunity id", "opportunity no",
+                    "deal id", "opportunity", "deal")
+_OWNER_REF = ("负责人工号", "负责人", "销售员", "业务员", "工号", "owner", "owner employee no", "sales rep",
+              "salesperson", "employee no")
 _PERSON_REF = ("工号", "员工编号", "员工号", "职员编号", "销售员", "业务员", "销售代表", "employee no", "employee number",
                "employee id", "salesperson", "sales rep")
 
@@ -67,6 +82,12 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         F("owner", gettext_lazy("Owner"), False, PERSON, "负责人", "客户经理", "销售员", "业务员", "工号", "owner",
           "account owner", "sales rep"),
         F("key_account", gettext_lazy("Key account"), False, BOOL, "重点客户", "大客户标记", "key account", "key"),
+        F("status", gettext_lazy("Status"), False, CUSTOMER_STATUS, "状态", "客户状态", "status", "customer status"),
+        F("source", gettext_lazy("Source"), False, TEXT, "来源", "客户来源", "获客渠道", "来源渠道", "source",
+          "lead source"),
+        F("preferences", gettext_lazy("Preferences"), False, TEXT, "偏好", "客户偏好", "需求偏好", "preferences",
+          "preference"),
+        F("notes", gettext_lazy("Notes"), False, TEXT, "备注", "说明", "notes", "note", "remarks", "comments"),
     ),
     ImportKind.PRODUCTS: (
         F("sku", gettext_lazy("SKU"), True, TEXT, *_PRODUCT_REF[:-1]),
@@ -138,6 +159,72 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
           "order line", "line id", "line"),
         F("date", gettext_lazy("Date"), True, DATE, "收款日期", "回款日期", "到账日期", "日期", "payment date", "date"),
         F("amount", gettext_lazy("Amount"), True, MONEY, "收款金额", "回款金额", "到账金额", "金额", "amount"),
+    ),
+    ImportKind.CONTACTS: (
+        F("external_id", gettext_lazy("Contact id"), True, CRM_KEY, "联系人编号", "联系人编码", "联系人id", "联系人代码",
+          "contact id", "contact no", "external id", "编号"),
+        F("customer", gettext_lazy("Customer"), True, CUSTOMER_NO, *_CUSTOMER_REF),
+        F("name", gettext_lazy("Name"), True, TEXT, "联系人", "联系人姓名", "姓名", "名字", "contact name", "contact", "name"),
+        F("job_title", gettext_lazy("Job title"), False, TEXT, "职位", "职务", "岗位", "头衔", "job title", "title",
+          "position"),
+        F("role", gettext_lazy("Role"), False, CONTACT_ROLE, "角色", "联系人角色", "决策角色", "role", "buying role"),
+        F("phone", gettext_lazy("Phone"), False, TEXT, "电话", "手机", "手机号", "联系电话", "电话号码", "phone", "mobile",
+          "tel", "telephone"),
+        F("email", gettext_lazy("Email"), False, TEXT, "邮箱", "电子邮件", "电子邮箱", "email", "e-mail", "mail"),
+        F("wechat", gettext_lazy("WeChat"), False, TEXT, "微信", "微信号", "wechat", "weixin", "wechat id"),
+        F("primary", gettext_lazy("Primary contact"), False, BOOL, "主联系人", "首要联系人", "是否主联系人", "primary",
+          "primary contact", "main contact"),
+        F("notes", gettext_lazy("Notes"), False, TEXT, "备注", "说明", "notes", "note", "remarks", "comments"),
+    ),
+    ImportKind.OPPORTUNITIES: (
+        F("external_id", gettext_lazy("Opportunity id"), True, CRM_KEY, *_OPPORTUNITY_REF[:-2], "external id", "编号"),
+        F("name", gettext_lazy("Name"), True, TEXT, "商机名称", "机会名称", "项目名称", "商机", "名称", "opportunity name",
+          "deal name", "name"),
+        F("customer", gettext_lazy("Customer"), True, CUSTOMER_NO, *_CUSTOMER_REF),
+        F("owner", gettext_lazy("Owner"), True, PERSON, *_OWNER_REF),
+        F("stage", gettext_lazy("Stage"), True, STAGE, "阶段", "销售阶段", "商机阶段", "当前阶段", "stage", "sales stage"),
+        F("amount", gettext_lazy("Amount"), False, MONEY, "金额", "商机金额", "预计金额", "预计成交金额", "合同金额",
+          "amount", "deal amount", "value"),
+        F("expected_close", gettext_lazy("Expected close date"), False, DATE, "预计成交日期", "预计签约日期",
+          "预计结单日期", "预计关闭日期", "expected close", "expected close date", "close date"),
+        F("decision_maker", gettext_lazy("Decision maker"), False, CONTACT, "决策人", "关键决策人", "决策者",
+          "decision maker"),
+        F("products", gettext_lazy("Products"), False, DEAL_PRODUCTS, "产品", "意向产品", "产品明细", "products"),
+        F("source", gettext_lazy("Source"), False, TEXT, "来源", "商机来源", "线索来源", "source", "lead source"),
+        F("competitor", gettext_lazy("Competitor"), False, TEXT, "竞争对手", "竞品", "competitor", "competitors"),
+        F("lost_reason", gettext_lazy("Lost reason"), False, TEXT, "输单原因", "丢单原因", "失败原因", "lost reason",
+          "loss reason"),
+        F("created_on", gettext_lazy("Created on"), True, DATE, "创建日期", "创建时间", "立项日期", "created on",
+          "created", "created date", "create date"),
+        F("closed_on", gettext_lazy("Closed on"), False, DATE, "关闭日期", "实际成交日期", "结单日期", "赢单日期",
+          "closed on", "closed date", "actual close date"),
+    ),
+    ImportKind.STAGE_HISTORY: (
+        F("opportunity", gettext_lazy("Opportunity"), True, OPPORTUNITY, *_OPPORTUNITY_REF),
+        F("stage", gettext_lazy("Stage"), True, STAGE, "阶段", "新阶段", "变更后阶段", "目标阶段", "stage", "to stage",
+          "new stage", "new value"),
+        F("changed_at", gettext_lazy("Changed at"), True, DATETIME, "变更时间", "变更日期", "修改时间", "时间", "日期",
+          "changed at", "changed", "date", "edit date", "created date"),
+        F("from_stage", gettext_lazy("From stage"), False, STAGE, "原阶段", "变更前阶段", "旧阶段", "from stage",
+          "old stage", "old value", "previous stage"),
+    ),
+    ImportKind.ACTIVITIES: (
+        F("external_id", gettext_lazy("Activity id"), True, CRM_KEY, "活动编号", "活动id", "跟进编号", "跟进记录编号",
+          "记录编号", "activity id", "external id", "编号"),
+        F("kind", gettext_lazy("Kind"), True, ACTIVITY_KIND, "类型", "活动类型", "跟进方式", "跟进类型", "kind", "type",
+          "activity type"),
+        F("subject", gettext_lazy("Subject"), True, TEXT, "主题", "标题", "跟进内容", "内容", "subject", "title"),
+        F("customer", gettext_lazy("Customer"), True, CUSTOMER_NO, *_CUSTOMER_REF),
+        F("opportunity", gettext_lazy("Opportunity"), False, OPPORTUNITY, *_OPPORTUNITY_REF),
+        F("contact", gettext_lazy("Contact"), False, CONTACT, "联系人编号", "联系人", "contact id", "contact"),
+        F("owner", gettext_lazy("Owner"), True, PERSON, *_OWNER_REF, "跟进人", "assigned to"),
+        F("created_at", gettext_lazy("Created at"), True, DATETIME, "创建时间", "创建日期", "记录时间", "created at",
+          "created", "created date"),
+        F("due_at", gettext_lazy("Due"), False, DATETIME, "截止时间", "到期时间", "计划时间", "截止日期", "due", "due at",
+          "due date"),
+        F("done_at", gettext_lazy("Done at"), False, DATETIME, "完成时间", "完成日期", "done at", "completed at",
+          "completed", "done"),
+        F("outcome", gettext_lazy("Outcome"), False, TEXT, "结果", "跟进结果", "成果", "outcome", "result"),
     ),
 }
 

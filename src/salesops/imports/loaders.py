@@ -12,9 +12,11 @@ Rules shared by all kinds:
 - A column that is not mapped leaves that field as it is on existing records; new records get the default.
   A mapped but empty optional cell clears the field. (Order lines: an unmapped net amount is always computed
   from quantity × unit price × (1 − discount) with the company's rounding policy.)
-- Audit: one audit row per created or updated object, except creates of order lines and payments (bulk
-  loads of 100k+ rows), which get one summary row per batch (subject: the ImportBatch) while each *update*
-  still gets its own row with old and new values.
+- Audit: one audit row per created or updated object, except creates of order lines, payments, activities and
+  stage changes (bulk loads of 100k+ rows), which get one summary row per batch (subject: the ImportBatch) while
+  each *update* still gets its own row with old and new values.
+
+The customer-relationship kinds (contacts, opportunities, stage history, activities) are in ``crm_loaders``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connections, models, router
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from salesops.core import audit
@@ -53,6 +56,7 @@ from salesops.org.models import (
     Company,
     Customer,
     CustomerSegment,
+    CustomerStatus,
     LineStatus,
     OrderCredit,
     OrderLine,
@@ -201,7 +205,11 @@ class Loader(ABC):
         ))
 
     def flush_audit(self) -> None:
-        AuditEvent.objects.bulk_create(self.audit_events, batch_size=BATCH)
+        """Insert the audit rows collected (one statement, all with the same time, as ``bulk_create`` would)."""
+        at = timezone.now()
+        insert_rows(AuditEvent, ["at", "actor", "event", "subject_type", "subject_id", "subject_repr", "old", "new"], (
+            (at, e.actor_id, e.event, e.subject_type, e.subject_id, e.subject_repr, e.old, e.new)
+            for e in self.audit_events))
         self.audit_events = []
 
     def summary_audit(self, event: str) -> None:
@@ -230,6 +238,27 @@ def required_text(model, name):
 
 def optional_text(model, name, default=""):
     return {"default": default, "model_field": mf(model, name)}
+
+
+def choice_parser(choices: type[models.TextChoices], words: dict[str, str]) -> Callable[[object], str]:
+    """A parser of ``choices``: accepts the code (``on_leave`` or ``on leave``), the label in English or Chinese
+    and the extra ``words`` (synonyms → code), ignoring case. Built once per import, not per row."""
+    known: dict[str, str] = {}
+    for code, label in choices.choices:
+        known[code.casefold()] = known[code.replace("_", " ").casefold()] = code
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                known.setdefault(str(label).casefold(), code)
+    for word, code in words.items():
+        known.setdefault(word.casefold(), code)
+
+    def parse(value) -> str:
+        found = known.get(text(value).casefold())
+        if found is None:
+            raise ValueError(_("unknown value; use one of: %(codes)s") % {"codes": ", ".join(choices.values)})
+        return found
+
+    return parse
 
 
 def money_nonnegative(value) -> Decimal:
@@ -314,6 +343,16 @@ class KeyedLoader(Loader):
         self.flush_audit()
 
 
+_CUSTOMER_STATUS_WORDS = {
+    "潜在": CustomerStatus.PROSPECT, "潜在客户": CustomerStatus.PROSPECT, "意向客户": CustomerStatus.PROSPECT,
+    "线索": CustomerStatus.PROSPECT, "活跃": CustomerStatus.ACTIVE, "活跃客户": CustomerStatus.ACTIVE,
+    "合作中": CustomerStatus.ACTIVE, "正常": CustomerStatus.ACTIVE, "成交客户": CustomerStatus.ACTIVE,
+    "休眠": CustomerStatus.DORMANT, "沉睡": CustomerStatus.DORMANT, "休眠客户": CustomerStatus.DORMANT,
+    "inactive": CustomerStatus.DORMANT, "流失": CustomerStatus.LOST, "已流失": CustomerStatus.LOST,
+    "流失客户": CustomerStatus.LOST, "churned": CustomerStatus.LOST,
+}
+
+
 class CustomerLoader(KeyedLoader):
     kind = ImportKind.CUSTOMERS
     model = Customer
@@ -323,6 +362,7 @@ class CustomerLoader(KeyedLoader):
         self.segments = tree_ref(CustomerSegment)
         self.regions = tree_ref(Region)
         self.people = person_ref()
+        self.status = choice_parser(CustomerStatus, _CUSTOMER_STATUS_WORDS)
 
     def clean(self, rowno, raw):
         return self.collect(rowno, raw, [
@@ -333,6 +373,10 @@ class CustomerLoader(KeyedLoader):
             ("industry", "industry", None, optional_text(Customer, "industry")),
             ("owner", "owner_id", self.people.get, {}),
             ("key_account", "key_account", parse_bool, {"default": False}),
+            ("status", "status", self.status, {"default": CustomerStatus.ACTIVE}),
+            ("source", "source", None, optional_text(Customer, "source")),
+            ("preferences", "preferences", None, {"default": ""}),
+            ("notes", "notes", None, {"default": ""}),
         ])
 
 
@@ -842,6 +886,28 @@ def insert_rows(model: type[models.Model], fields: list[str], rows: Iterable[tup
         buffer = []
         for row in rows:
             buffer.append(tuple([prep(value, conn) for prep, value in zip(preps, row, strict=True)]))
+            if len(buffer) >= batch:
+                cursor.executemany(sql, buffer)
+                buffer = []
+        if buffer:
+            cursor.executemany(sql, buffer)
+
+
+def update_rows(model: type[models.Model], fields: list[str], rows: Iterable[tuple], batch: int = 5000) -> None:
+    """UPDATE many rows by primary key with one prepared statement (``executemany``); each row is the values of
+    ``fields`` then the pk. ``bulk_update`` builds a CASE expression per field and object, which costs seconds
+    for thousands of objects; this costs what the database does."""
+    opts = model._meta
+    conn = connections[router.db_for_write(model)]
+    field_objs = [opts.get_field(name) for name in fields]
+    qn = conn.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - identifiers from model metadata, values bound
+        qn(opts.db_table), ", ".join(f"{qn(f.column)} = %s" for f in field_objs), qn(opts.pk.column))
+    preps = [f.get_db_prep_save for f in field_objs]
+    with conn.cursor() as cursor:
+        buffer = []
+        for *values, pk in rows:
+            buffer.append((*[prep(value, conn) for prep, value in zip(preps, values, strict=True)], pk))
             if len(buffer) >= batch:
                 cursor.executemany(sql, buffer)
                 buffer = []

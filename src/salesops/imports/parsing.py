@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesops.imports.results import RowError
@@ -385,6 +386,49 @@ def parse_date(value) -> dt.date:
             except ValueError:
                 raise ValueError(_("not a valid calendar date")) from None
     raise ValueError(_("not a date (write it as 2025-11-15 or 2025/11/15)"))
+
+
+_DATETIME_RE = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$")
+_DATETIME_ZH = re.compile(
+    r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[:：时](\d{2})分?(?:[:：](\d{2})秒?)?)?$")
+
+
+def parse_datetime(value, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """A moment, time-zone aware: 2026-03-02 09:30, 2026/03/02 09:30:15, 2026-03-02T09:30+08:00, 2026年3月2日 9:30,
+    a date alone (midnight), an Excel date-time cell or serial number. Without an offset it is read in ``tz``,
+    by default the current time zone (the company's, ``SALESOPS_TIME_ZONE``; pass it when parsing many)."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not 1 <= value < 2958466:
+            raise ValueError(_("not a date and time"))
+        moment = dt.datetime.combine(_EXCEL_EPOCH, dt.time()) + dt.timedelta(seconds=round(float(value) * 86400))
+    else:
+        raw = text(value)
+        match = _DATETIME_RE.match(raw) or _DATETIME_ZH.match(raw) or _DATE_RES[2][0].match(raw)
+        if not match:
+            raise ValueError(_("not a date and time (write it as 2026-03-02 09:30)"))
+        parts = match.groups() + (None,) * (8 - len(match.groups()))
+        y, m, d, hh, mm, ss = (int(p) if p else 0 for p in parts[:6])
+        micro, offset = int((parts[6] or "0").ljust(6, "0")), parts[7]
+        try:
+            tzinfo = None
+            if offset == "Z":
+                tzinfo = dt.UTC
+            elif offset:
+                sign = -1 if offset[0] == "-" else 1
+                digits = offset[1:].replace(":", "")
+                tzinfo = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+            moment = dt.datetime(y, m, d, hh, mm, ss, micro, tzinfo=tzinfo)
+        except ValueError:
+            raise ValueError(_("not a valid calendar date or time")) from None
+    if moment.tzinfo is not None and moment.utcoffset() is not None:
+        return moment
+    return moment.replace(tzinfo=tz or timezone.get_current_timezone())  # zoneinfo: what make_aware does
 
 
 _TRUE = {"1", "true", "yes", "y", "t", "是", "启用", "有效", "在用", "x", "√"}

@@ -8,8 +8,10 @@ run, write everything inside one ``transaction.atomic`` (bulk inserts and update
 lists every error as ``(row, field, value, message)``, the header being row 1. Re-importing the same file
 changes nothing (records are matched on their external ids). Each run is recorded as an ``ImportBatch``.
 
-Kinds: customers, products, people, assignments, order_lines, payments, and the trees regions, categories,
-segments, teams. ``kinds.FIELDS`` lists every kind's fields; ``salesops import --help`` prints them.
+Kinds: customers, products, people, assignments, order_lines, payments, the customer-relationship kinds
+contacts, opportunities, stage_history and activities (``crm_loaders``: in that order, after the customers; the
+rules of ``crm.services`` apply to every row), and the trees regions, categories, segments, teams.
+``kinds.FIELDS`` lists every kind's fields; ``salesops import --help`` prints them.
 
 Order-line columns (kind ``order_lines``; a header may use these names, or any synonym such as 订单日期,
 产品编码, 数量, 单价; ``*`` = required):
@@ -57,13 +59,15 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from salesops.imports import crm_loaders, loaders
 from salesops.imports import kinds as kinds_mod
-from salesops.imports.loaders import LOADERS
 from salesops.imports.models import BatchStatus, ImportBatch, ImportKind
 from salesops.imports.parsing import Table, TableError, read_table
 from salesops.imports.results import ImportResult, RowError
 
 __all__ = ["ImportResult", "RowError", "import_file", "import_table"]
+
+LOADERS = {**loaders.LOADERS, **crm_loaders.LOADERS}
 
 
 class _DryRun(Exception):  # noqa: N818 - rolls back the dry run's transaction

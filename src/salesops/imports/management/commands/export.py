@@ -15,7 +15,8 @@ from salesops.imports.models import ImportKind
 
 
 class Command(BaseCommand):
-    help = "Export customers, products, people, assignments, order lines, payments or a tree to CSV or Excel."
+    help = ("Export customers, products, people, assignments, order lines, payments, contacts, opportunities, "
+            "opportunity stage history, activities or a tree to CSV or Excel.")
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=ImportKind.values)

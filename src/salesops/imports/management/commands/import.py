@@ -21,8 +21,9 @@ def fields_help() -> str:
 
 
 class Command(BaseCommand):
-    help = ("Import customers, products, people, assignments, order lines, payments or a tree from CSV or Excel. "
-            "All or nothing: with any error nothing is saved. Re-importing the same file changes nothing.")
+    help = ("Import customers, products, people, assignments, order lines, payments, contacts, opportunities, "
+            "opportunity stage history, activities or a tree from CSV or Excel. All or nothing: with any error "
+            "nothing is saved. Re-importing the same file changes nothing.")
 
     def add_arguments(self, parser):
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
