@@ -246,6 +246,22 @@ def test_it_refuses_an_activity_due_before_it_was_created_or_tied_to_another_cus
     assert not Activity.objects.exists()
 
 
+def test_it_refuses_an_activity_of_an_unknown_owner_customer_or_contact(deals, csv_file, run_import):
+    result = run_import("activities", csv_file([
+        ACT,
+        ["A-9", "email", "报价", "C-A", "", "Nobody", "E101", "2026-03-03 09:00", "", "", ""],
+        ["A-8", "email", "报价", "C-999", "", "", "E999", "2026-03-03 09:00", "", "", ""],
+        ["A-7", "email", "报价", "C-A", "", "", "E101", "next week", "", "", ""],
+    ]))
+
+    assert errors(result) == [
+        "row 2, contact [Nobody]: No contact of 甲公司 has the external id or name “Nobody”.",
+        "row 3, customer [C-999]: No customer has the customer number “C-999”.",
+        "row 3, owner [E999]: No salesperson has the employee number or name “E999”.",
+        "row 4, created_at [next week]: not a date and time (write it as 2026-03-02 09:30)",
+    ]
+
+
 def test_it_refuses_a_discount_over_100_percent_and_a_negative_price(world, csv_file, run_import):
     from tests.imports.conftest import LINE_HEADER, line
 
