@@ -56,7 +56,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -469,12 +469,12 @@ class Pipeline:
                        {reached}, {_median4("cycle", "status = 'won'")} AS cycle4
                 FROM ff GROUP BY {"GROUPING SETS ((grp, cohort), (grp))" if cohorts else "grp"})
             SELECT * FROM a ORDER BY grp NULLS LAST, cohort NULLS FIRST""").fetchall()
-        out = []
+        ratio, steps, out = _ratios(), range(k), []
         for group, cohort, created, lost, open_, won_cents, won_priced, *r, cycle4 in rows:
             won = r[k]
             out.append(FunnelRow(
                 group, cohort, created, won, lost, open_, tuple(r[:k]),
-                tuple(_r4(r[i + 1], r[i]) for i in range(k)), _r4(won, won + lost),
+                tuple([ratio(r[i + 1], r[i]) for i in steps]), ratio(won, won + lost),
                 Decimal(cycle4 * 25).scaleb(-2) if cycle4 is not None else None,
                 Decimal(won_cents).scaleb(-2), won_priced))
         return Funnel(by, start, end, self.stages, tuple(out))
@@ -914,6 +914,20 @@ def _days(quarter_us: int | None) -> Decimal | None:
 def _r4(part: int, whole: int) -> Decimal | None:
     """part / whole (counts, ≥ 0) to 4 places half up; None when whole is 0."""
     return Decimal((20000 * part + whole) // (2 * whole)).scaleb(-4) if whole else None
+
+
+def _ratios() -> Callable[[int, int], Decimal | None]:
+    """:func:`_r4` remembering its answers: a funnel by rep and month asks for the same small ratios again and
+    again."""
+    memo: dict[tuple[int, int], Decimal | None] = {}
+
+    def ratio(part: int, whole: int) -> Decimal | None:
+        key = (part, whole)
+        if key not in memo:
+            memo[key] = _r4(part, whole)
+        return memo[key]
+
+    return ratio
 
 
 def _round(value: Fraction, places: int) -> Decimal:
