@@ -6,9 +6,16 @@ calls ``add_scale_lines``; ``salesops bench`` drives both in a temporary databas
 What the demo holds: 全国 → 4 regions → provinces → cities; a national sales department (the director) over five
 regional teams with managers; 40 reps with different strengths, three ramping new hires, three mid-year leavers and
 a transfer between teams; 2 product lines with 9 categories and 33 products with real margin differences; 1,000+
-customers in three segments with product preferences (so purchase histories have cross-sell structure); order
-lines over two full past years and the current year to date with Chinese seasonality (Spring Festival dip, 618,
-year-end peak), growth, 60/40 and 50/50 splits, partial payments and returns linked to their originals.
+customers in three segments, each buying software, hardware or both, with favourite products weighted by segment
+and industry, some won during the years shown, some lapsing, a few prospects who never bought; order lines over two
+full past years and the current year to date with Chinese seasonality (Spring Festival dip, 618, year-end peak),
+growth, 60/40 and 50/50 splits, partial payments and returns linked to their originals.
+
+Cross-sell structure, so that recommendations evaluated on a time hold-out mean something: an order is either an
+anchor product with its bundle (``COMPANIONS``: a server with disks and a switch, a laptop with a monitor) or the
+follow-ons a customer's first purchase of a product made due (``FOLLOW_ONS``: training and the mobile app weeks to
+months after the CRM suite, the analytics add-ons within the year, the maintenance renewal after a year, scanners
+for a new supply-chain system), bought with the customer's next order once their lag has passed.
 
 Invariants:
 - Deterministic: every draw comes from ``random.Random(seed)`` in a fixed order (never the global RNG, never set
@@ -229,32 +236,67 @@ QTY = {
     "small": ((10, 60), (4, 24), (2, 8)),
 }
 
-# buyers of the key product often buy these too, with the given probability (the cross-sell structure)
+# Bundles: buyers of the key product often take these in the same order, with the given probability.
 COMPANIONS = {
-    "SW-CRM-STD": [("SW-CRM-MOB", 0.35), ("SW-SVC-TRN", 0.25), ("SW-CLD-MAIL", 0.15)],
-    "SW-CRM-PRO": [("SW-CRM-MOB", 0.5), ("SW-SVC-IMP", 0.4), ("SW-SVC-TRN", 0.3), ("SW-BI-RPT", 0.12)],
-    "SW-CRM-ENT": [("SW-CRM-MOB", 0.55), ("SW-SVC-IMP", 0.6), ("SW-BI-AI", 0.25), ("SW-SVC-MNT", 0.35)],
-    "SW-ERP-FIN": [("SW-ERP-HR", 0.3), ("SW-SVC-IMP", 0.7), ("SW-SVC-MNT", 0.5)],
-    "SW-ERP-SCM": [("SW-ERP-FIN", 0.4), ("SW-SVC-IMP", 0.7), ("SW-SVC-MNT", 0.5), ("HW-SRV-2U", 0.3)],
-    "SW-ERP-MFG": [("SW-ERP-SCM", 0.45), ("SW-SVC-IMP", 0.8), ("SW-SVC-MNT", 0.5), ("HW-SRV-2U", 0.35)],
-    "SW-ERP-HR": [("SW-SVC-IMP", 0.5), ("SW-SVC-TRN", 0.3)],
-    "SW-BI-RPT": [("SW-BI-AI", 0.35), ("SW-SVC-IMP", 0.3)],
+    "SW-CRM-STD": [("SW-CLD-MAIL", 0.1)],
+    "SW-CRM-PRO": [("SW-SVC-IMP", 0.4)],
+    "SW-CRM-ENT": [("SW-SVC-IMP", 0.6)],
+    "SW-ERP-FIN": [("SW-SVC-IMP", 0.7)],
+    "SW-ERP-SCM": [("SW-SVC-IMP", 0.7), ("HW-SRV-2U", 0.3)],
+    "SW-ERP-MFG": [("SW-SVC-IMP", 0.8), ("HW-SRV-2U", 0.35)],
+    "SW-ERP-HR": [("SW-SVC-IMP", 0.5)],
+    "SW-BI-RPT": [("SW-SVC-IMP", 0.3)],
     "SW-BI-DP": [("HW-SRV-GPU", 0.4), ("HW-STO-AFA", 0.4), ("SW-SVC-IMP", 0.8)],
-    "SW-CLD-VM": [("SW-CLD-OSS", 0.6), ("SW-CLD-SEC", 0.4), ("SW-CLD-MAIL", 0.2)],
-    "SW-CLD-MAIL": [("SW-CLD-SEC", 0.2)],
-    "SW-CLD-SEC": [("SW-CLD-VM", 0.2)],
-    "HW-SRV-2U": [("HW-STO-NAS", 0.35), ("HW-STO-HDD", 0.45), ("HW-NET-ACC", 0.4), ("SW-SVC-MNT", 0.3)],
-    "HW-SRV-GPU": [("HW-STO-AFA", 0.5), ("HW-NET-CORE", 0.3), ("SW-BI-AI", 0.2)],
-    "HW-SRV-BLD": [("HW-STO-AFA", 0.3), ("HW-NET-CORE", 0.35), ("SW-SVC-MNT", 0.3)],
-    "HW-STO-AFA": [("HW-STO-HDD", 0.4), ("HW-NET-CORE", 0.2)],
+    "SW-CLD-VM": [("SW-CLD-OSS", 0.35)],
+    "HW-SRV-2U": [("HW-STO-HDD", 0.45), ("HW-NET-ACC", 0.4)],
+    "HW-SRV-GPU": [("HW-STO-AFA", 0.5), ("HW-NET-CORE", 0.3)],
+    "HW-SRV-BLD": [("HW-STO-AFA", 0.3), ("HW-NET-CORE", 0.35)],
+    "HW-STO-AFA": [("HW-STO-HDD", 0.4)],
     "HW-STO-NAS": [("HW-STO-HDD", 0.7)],
-    "HW-NET-CORE": [("HW-NET-ACC", 0.7), ("HW-NET-FW", 0.5), ("HW-NET-AP", 0.3)],
-    "HW-NET-FW": [("SW-CLD-SEC", 0.3), ("HW-NET-ACC", 0.2)],
+    "HW-NET-CORE": [("HW-NET-ACC", 0.7), ("HW-NET-FW", 0.3)],
     "HW-NET-ACC": [("HW-NET-AP", 0.5)],
-    "HW-END-NB": [("HW-END-MON", 0.6), ("HW-END-SCN", 0.1)],
+    "HW-END-NB": [("HW-END-MON", 0.6)],
     "HW-END-WS": [("HW-END-MON", 0.7)],
-    "HW-END-PNL": [("HW-NET-AP", 0.3)],
 }
+
+# Follow-ons: a customer's first purchase of the key product makes a later purchase of these likely — training a
+# few weeks after the CRM suite, the mobile app and analytics add-ons within the year, the maintenance renewal
+# after a year, scanners for a new supply-chain system — as (product, probability, earliest and latest lag in
+# days). The follow-on is bought with the customer's first order once it is due, so it lands after the lag; a
+# time hold-out sees anchors before the cut and their follow-ons after it (what the recommender must find).
+FOLLOW_ONS = {
+    "SW-CRM-STD": [("SW-SVC-TRN", 0.75, 20, 90), ("SW-CRM-MOB", 0.75, 45, 240), ("SW-CLD-MAIL", 0.35, 60, 300),
+                   ("SW-CRM-PRO", 0.2, 240, 540)],
+    "SW-CRM-PRO": [("SW-SVC-IMP", 0.7, 7, 60), ("SW-SVC-TRN", 0.9, 20, 90), ("SW-CRM-MOB", 0.9, 30, 240),
+                   ("SW-BI-RPT", 0.5, 120, 420), ("SW-BI-AI", 0.4, 180, 480), ("SW-SVC-MNT", 0.7, 330, 390)],
+    "SW-CRM-ENT": [("SW-SVC-IMP", 0.85, 7, 60), ("SW-SVC-TRN", 0.9, 20, 90), ("SW-CRM-MOB", 0.9, 30, 240),
+                   ("SW-BI-AI", 0.65, 120, 420), ("SW-SVC-MNT", 0.9, 330, 390), ("SW-BI-DP", 0.15, 270, 540)],
+    "SW-ERP-FIN": [("SW-SVC-IMP", 0.85, 7, 60), ("SW-SVC-TRN", 0.85, 30, 120), ("SW-ERP-HR", 0.55, 90, 360),
+                   ("SW-SVC-MNT", 0.9, 330, 390), ("SW-BI-RPT", 0.5, 150, 450)],
+    "SW-ERP-SCM": [("SW-SVC-IMP", 0.85, 7, 60), ("SW-SVC-TRN", 0.85, 30, 120), ("SW-ERP-FIN", 0.55, 60, 300),
+                   ("SW-SVC-MNT", 0.9, 330, 390), ("HW-END-SCN", 0.65, 30, 180)],
+    "SW-ERP-MFG": [("SW-SVC-IMP", 0.85, 7, 60), ("SW-SVC-TRN", 0.9, 30, 120), ("SW-ERP-SCM", 0.65, 60, 360),
+                   ("SW-SVC-MNT", 0.9, 330, 390), ("HW-END-SCN", 0.7, 30, 180), ("HW-END-PNL", 0.35, 60, 300)],
+    "SW-ERP-HR": [("SW-SVC-IMP", 0.7, 7, 60), ("SW-SVC-TRN", 0.7, 30, 120), ("SW-SVC-MNT", 0.65, 330, 390)],
+    "SW-BI-RPT": [("SW-BI-AI", 0.7, 90, 360), ("SW-SVC-TRN", 0.65, 20, 90)],
+    "SW-BI-DP": [("SW-BI-AI", 0.85, 60, 300), ("SW-SVC-MNT", 0.9, 330, 390), ("SW-SVC-TRN", 0.7, 20, 90)],
+    "SW-BI-AI": [("SW-SVC-TRN", 0.5, 20, 90)],
+    "SW-CLD-VM": [("SW-CLD-SEC", 0.75, 30, 240), ("SW-CLD-OSS", 0.65, 30, 180)],
+    "SW-CLD-MAIL": [("SW-CLD-SEC", 0.4, 60, 300), ("SW-CRM-STD", 0.2, 120, 480)],
+    "HW-SRV-2U": [("HW-STO-HDD", 0.55, 30, 180), ("HW-STO-NAS", 0.5, 60, 300), ("SW-SVC-MNT", 0.65, 330, 390),
+                  ("HW-NET-FW", 0.4, 30, 240)],
+    "HW-SRV-GPU": [("SW-BI-AI", 0.65, 30, 240), ("SW-SVC-MNT", 0.75, 330, 390)],
+    "HW-SRV-BLD": [("SW-SVC-MNT", 0.75, 330, 390), ("HW-STO-AFA", 0.5, 60, 300)],
+    "HW-STO-AFA": [("SW-SVC-MNT", 0.7, 330, 390)],
+    "HW-STO-NAS": [("HW-STO-HDD", 0.85, 30, 240)],
+    "HW-NET-CORE": [("HW-NET-AP", 0.75, 30, 240), ("HW-NET-FW", 0.65, 30, 240), ("SW-SVC-MNT", 0.55, 330, 390)],
+    "HW-NET-FW": [("SW-CLD-SEC", 0.65, 30, 240)],
+    "HW-END-NB": [("HW-END-MON", 0.7, 14, 120), ("HW-END-PNL", 0.35, 60, 360), ("SW-CLD-MAIL", 0.35, 30, 180)],
+    "HW-END-WS": [("HW-END-MON", 0.7, 14, 120)],
+    "HW-END-PNL": [("HW-NET-AP", 0.65, 14, 120)],
+}
+FOLLOW_ON_SHARE = 0.85  # an order of a customer with follow-ons due is those follow-ons this often
+FAVOURITE_SHARE = 0.65  # otherwise an order starts with the segment's usual products
 
 # which products each segment starts an order with (weights)
 ANCHORS = (
@@ -286,6 +328,27 @@ INDUSTRIES = [  # (industry zh, en, word in a company name zh, en)
     ("汽车零部件", "Automotive parts", "汽车部件", "Auto Parts"),
     ("电子元器件", "Electronics", "电子", "Electronics"),
 ]
+# what an industry favours among its segment's usual first purchases (their weight × INDUSTRY_TASTE)
+INDUSTRY_TASTES = {
+    "Manufacturing": ("SW-ERP-MFG", "SW-ERP-SCM", "HW-END-SCN", "HW-END-PNL"),
+    "Information technology": ("SW-CLD-VM", "HW-SRV-GPU", "SW-BI-DP", "HW-SRV-2U"),
+    "Healthcare": ("SW-CLD-SEC", "HW-NET-FW", "SW-ERP-HR"),
+    "Logistics": ("SW-ERP-SCM", "HW-END-SCN", "SW-CRM-STD"),
+    "Wholesale and retail": ("SW-ERP-SCM", "HW-END-SCN", "SW-CRM-PRO", "SW-CRM-STD"),
+    "Financial services": ("SW-CLD-SEC", "HW-NET-FW", "SW-BI-RPT", "HW-STO-AFA"),
+    "Education": ("HW-END-PNL", "HW-END-NB", "HW-NET-AP"),
+    "Energy and chemicals": ("SW-ERP-MFG", "SW-ERP-FIN", "HW-SRV-BLD"),
+    "Construction and real estate": ("SW-ERP-FIN", "SW-CRM-PRO", "HW-END-NB"),
+    "Hospitality": ("SW-CRM-STD", "HW-NET-AP", "SW-CLD-MAIL"),
+    "Automotive parts": ("SW-ERP-MFG", "SW-ERP-SCM", "HW-END-SCN"),
+    "Electronics": ("SW-ERP-MFG", "SW-ERP-SCM", "HW-END-WS"),
+}
+INDUSTRY_TASTE = 3
+# a customer buys software, hardware or both (their first purchases come from those product lines)
+FOCUS = (("SW",), ("HW",), ("SW", "HW"))
+FOCUS_SHARE = (40, 35, 25)
+# customers' lives: some are won during the years shown, some stop buying, a few are prospects who never bought
+NEW_CUSTOMER_SHARE, CHURN_SHARE, PROSPECT_SHARE = 0.3, 0.07, 0.05
 SUFFIXES = [("有限公司", "Co., Ltd."), ("股份有限公司", "Corp."), ("集团有限公司", "Group Co., Ltd.")]
 BRAND = [
     ("华", "hua"), ("信", "xin"), ("中", "zhong"), ("恒", "heng"), ("泰", "tai"), ("达", "da"), ("博", "bo"),
@@ -349,6 +412,15 @@ class _Customer:
     seat: int
     activity: float
     favourites: list[int]
+    focus: tuple[str, ...] = ("SW", "HW")  # product lines (category codes) the customer starts orders with
+    since: dt.date | None = None  # first day the customer buys (None: before the data starts)
+    until: dt.date | None = None  # last day the customer buys (None: still buying)
+    bought: set[int] = field(default_factory=set)  # products bought so far (while the lines are drawn)
+    pending: list[tuple[dt.date, int]] = field(default_factory=list)  # follow-ons: (due, product), by due date
+
+    def buys_on(self, day: dt.date) -> bool:
+        return self.activity > 0 and (self.since is None or self.since <= day) and \
+            (self.until is None or day <= self.until)
 
 
 @dataclass
@@ -499,6 +571,7 @@ class _Plan:
         rng = self.rng
         seen: set[tuple] = set()
         anchor_lists = [([SKU_INDEX[s] for s in a], list(a.values())) for a in ANCHORS]
+        span = (self.today - self.start).days
         for _n in range(self.size.customers):
             seat = rng.randrange(len(self.seats))
             team = self.seats[seat].team
@@ -518,10 +591,25 @@ class _Plan:
             brand_en = (BRAND[b1][1] + BRAND[b2][1]).capitalize()
             name = (f"{city_zh}{brand_zh}{ind[2]}{SUFFIXES[suffix][0]}",
                     f"{city_en} {brand_en} {ind[3]} {SUFFIXES[suffix][1]}")
-            products, weights = anchor_lists[segment]
+            focus = FOCUS[rng.choices(range(len(FOCUS)), weights=FOCUS_SHARE)[0]]
+            tastes = INDUSTRY_TASTES[ind[1]]
+            products, weights = [], []
+            for product, weight in zip(*anchor_lists[segment], strict=True):
+                if PRODUCTS[product].category[:2] in focus:
+                    products.append(product)
+                    weights.append(weight * INDUSTRY_TASTE if PRODUCTS[product].sku in tastes else weight)
             favourites = rng.choices(products, weights=weights, k=3)
             activity = SEGMENT_ACTIVITY[segment] * rng.lognormvariate(0, 0.5)
-            self.customers.append(_Customer(name, segment, city, industry, seat, activity, favourites))
+            life = rng.random()
+            since = until = None
+            if life < PROSPECT_SHARE:
+                activity = 0.0
+            elif life < PROSPECT_SHARE + NEW_CUSTOMER_SHARE:
+                since = self.start + dt.timedelta(days=rng.randrange(span))
+            elif life < PROSPECT_SHARE + NEW_CUSTOMER_SHARE + CHURN_SHARE:
+                until = self.start + dt.timedelta(days=rng.randrange(span - 120))
+            self.customers.append(_Customer(name, segment, city, industry, seat, activity, favourites, focus, since,
+                                            until))
             self.seats[seat].customers.append(len(self.customers) - 1)
         for seat in self.seats:
             total = 0.0
@@ -601,19 +689,51 @@ class _Plan:
                 self._order(person, seat, lo + dt.timedelta(days=self.rng.randrange((hi - lo).days + 1)),
                             returnable=False)
 
+    def _customer_for(self, seat: _Seat, day: dt.date) -> int:
+        """A customer of the seat who buys on ``day``, drawn by activity (a few tries, then the first who does)."""
+        for _n in range(6):
+            index = self.rng.choices(seat.customers, cum_weights=seat.cum_weights)[0]
+            if self.customers[index].buys_on(day):
+                return index
+        return next((c for c in seat.customers if self.customers[c].buys_on(day)), index)
+
+    def _items(self, customer: _Customer, day: dt.date) -> list[int]:
+        """What the order holds: the follow-ons due by ``day`` (most of the time, when there are any), else an
+        anchor product — one of the customer's favourites or the segment's usual — with its bundle."""
+        rng = self.rng
+        due = [p for d, p in customer.pending if d <= day]
+        if due and rng.random() < FOLLOW_ON_SHARE:
+            items = due[:2]
+            customer.pending = [(d, p) for d, p in customer.pending if p not in items]
+        else:
+            seg = customer.segment
+            if rng.random() < FAVOURITE_SHARE:
+                anchor = rng.choice(customer.favourites)
+            else:
+                usual = [(sku, w) for sku, w in ANCHORS[seg].items() if sku[:2] in customer.focus]
+                anchor = SKU_INDEX[rng.choices([sku for sku, _w in usual], weights=[w for _s, w in usual])[0]]
+            items = [anchor]
+            for sku, prob in COMPANIONS.get(PRODUCTS[anchor].sku, []):
+                if rng.random() < prob and SKU_INDEX[sku] not in items:
+                    items.append(SKU_INDEX[sku])
+        for product in items:
+            if product in customer.bought:
+                continue
+            customer.bought.add(product)
+            waiting = {p for _d, p in customer.pending}
+            for sku, prob, lo, hi in FOLLOW_ONS.get(PRODUCTS[product].sku, []):
+                follow = SKU_INDEX[sku]
+                if rng.random() < prob and follow not in customer.bought and follow not in waiting:
+                    customer.pending.append((day + dt.timedelta(days=rng.randint(lo, hi)), follow))
+            customer.pending.sort()
+        return items
+
     def _order(self, person: int, seat: _Seat, day: dt.date, returnable: bool = True) -> None:
         rng = self.rng
-        customer_index = rng.choices(seat.customers, cum_weights=seat.cum_weights)[0]
+        customer_index = self._customer_for(seat, day)
         customer = self.customers[customer_index]
         seg = customer.segment
-        if rng.random() < 0.65:
-            anchor = rng.choice(customer.favourites)
-        else:
-            anchor = SKU_INDEX[rng.choices(list(ANCHORS[seg]), weights=list(ANCHORS[seg].values()))[0]]
-        items = [anchor]
-        for sku, prob in COMPANIONS.get(PRODUCTS[anchor].sku, []):
-            if rng.random() < prob and SKU_INDEX[sku] not in items:
-                items.append(SKU_INDEX[sku])
+        items = self._items(customer, day)
         self.orders += 1
         order_no = f"SO{day:%Y%m}-{self.orders:06d}"
         credits = [(person, Decimal(100))]
@@ -879,16 +999,15 @@ def _write_lines(plan: _Plan, customers: list[Customer], products: list[Product]
 # -- wiping ------------------------------------------------------------------------------------------------
 def wipe(progress: Progress = _noop) -> None:
     """Delete all organisation data (every table of the org app but the company row, which is reset), what the
-    apps built on it hold (compensation plans and runs, target plans, import history), the demo users and the audit
-    log. Raw deletes: the
-    collector would load a million lines into memory first."""
+    apps built on it hold (compensation plans and runs, target plans, the sales process, import history), the demo
+    users and the audit log. Raw deletes: the collector would load a million lines into memory first."""
     User = get_user_model()  # noqa: N806 - Django's idiom
     qn = connection.ops.quote_name
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {qn(AuditEvent._meta.db_table)}")  # noqa: S608 - table names from models
-                for label in ("incentives", "targets", "imports", "org"):  # apps that refer to the organisation first
+                for label in ("incentives", "targets", "crm", "imports", "org"):  # apps that refer to the organisation first
                     if not apps.is_installed(f"salesops.{label}"):
                         continue
                     for model in reversed(list(apps.get_app_config(label).get_models())):  # children first
