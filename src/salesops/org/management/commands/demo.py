@@ -59,6 +59,10 @@ class Command(BaseCommand):
                     say(_("Compensation plan %(name)s: %(paid)s period(s) paid, %(open)s waiting for review.") % {
                         "name": comp.name, "paid": comp.runs.filter(status="paid").count(),
                         "open": comp.runs.filter(status="calculated").count()})
+            if apps.is_installed("salesops.crm"):
+                from salesops.crm.demo import create_demo_crm, deals_per_rep_month
+
+                create_demo_crm(seed=seed, deals_per_rep_month=deals_per_rep_month(small), progress=say)
             if scale:
                 scaled = demo.add_scale_lines(scale, seed=seed, progress=say)
                 say(_("Added %(lines)s order lines and %(credits)s credits: inserted in %(insert).1f s, monthly "
