@@ -35,8 +35,7 @@ def returned(world, original, ext, day, qty=-1):
         original=original)
 
 
-@pytest.fixture
-def hardware(world):
+def make_hardware():
     """硬件 (top level) › 服务器, with a server at ¥500.00 (cost ¥300.00)."""
     root = org.tree_node_create(actor=None, model=ProductCategory, name="硬件", code="HW")
     servers = org.tree_node_create(actor=None, model=ProductCategory, name="服务器", code="HW-SRV", parent=root)
@@ -44,8 +43,7 @@ def hardware(world):
                               standard_cost=D("300.00"), unit="台")
 
 
-@pytest.fixture
-def history(world, hardware):
+def make_history(world, hardware):
     """甲公司 bought, besides A1 (2025-11-15) and S1 (2025-12-01), ¥1,000 each at cost ¥400:
     - SO-OLD 2024-01-20: SW-1 ¥1,000 (cost 400) — more than 24 months before TODAY;
     - SO-X 2026-02-10: 2 servers ¥1,000 (cost 600) and SW-1 at 10 % off ¥900 (cost 400);
@@ -57,6 +55,16 @@ def history(world, hardware):
     line(world, a, "X2", dt.date(2026, 2, 10), order="SO-X", discount="0.1")
     returned(world, x1, "X1-R", dt.date(2026, 3, 1))
     return world
+
+
+@pytest.fixture
+def hardware(world):
+    return make_hardware()
+
+
+@pytest.fixture
+def history(world, hardware):
+    return make_history(world, hardware)
 
 
 def test_it_sums_the_purchases_of_the_last_12_months_and_of_all_time(history):
