@@ -33,6 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
+from django.db import connections
 from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, QueryDict
 from django.utils.translation import gettext as _
@@ -68,24 +69,48 @@ def _team_on_creation() -> Subquery:
         .order_by("-start_date").values("team_id")[:1])
 
 
-def _table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
-    return pa.table([pa.array(column, type=f.type) for column, f in zip(columns, schema, strict=True)], schema=schema)
+def _columns(queryset, fields: tuple[str, ...]) -> list[tuple]:
+    """The columns of ``queryset.values_list(*fields)`` as the database driver returns them, in one query.
+    Django's per-value conversion (a Decimal per amount, an aware datetime per change) is skipped: the columns
+    are converted whole by Arrow instead (``_array``)."""
+    sql, params = queryset.values_list(*fields).query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return list(zip(*rows, strict=True)) if rows else [() for _ in fields]
+
+
+def _array(column: tuple, type_: pa.DataType) -> pa.Array:
+    """A driver's column as Arrow: dates and times come as text from SQLite (times in UTC, without offset) and as
+    Python objects from PostgreSQL; money comes as integer cents (``MoneyField``)."""
+    if pa.types.is_decimal(type_):  # cents → exact decimal(18, 2), the whole column at once
+        cents = pa.array(column, pa.int64()).cast(pa.decimal128(20, 0))
+        return pc.multiply(cents, pa.scalar(Decimal("0.01"), pa.decimal128(3, 2))).cast(type_)
+    sample = next((value for value in column if value is not None), None)
+    if isinstance(sample, str) and (pa.types.is_timestamp(type_) or pa.types.is_date(type_)):
+        text = pa.array(column, pa.string())
+        return text.cast(pa.timestamp("us")).cast(type_) if pa.types.is_timestamp(type_) else text.cast(type_)
+    return pa.array(column, type_)
+
+
+def _table(columns: list[tuple], schema: pa.Schema) -> pa.Table:
+    return pa.table([_array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
 def load() -> Inputs:
-    """Every opportunity, stage and stage change, in three queries (no query per row)."""
-    opportunities = list(Opportunity.objects.order_by().annotate(team=_team_on_creation()).values_list(
+    """Every opportunity, stage and stage change, in three queries (no query per row, no Python per value)."""
+    opportunities = _columns(Opportunity.objects.order_by().annotate(team=_team_on_creation()), (
         "pk", "owner_id", "team", "customer__region_id", "created_on", "closed_on", "amount", "status", "stage_id",
         "expected_close"))
     stages = list(Stage.objects.order_by("position", "pk").values_list(
         "pk", "code", "name", "position", "probability", "is_won", "is_lost"))
-    changes = list(StageChange.objects.order_by().values_list(
-        "opportunity_id", "from_stage_id", "to_stage_id", "changed_at"))
-    change_table = _table(changes, engine.STAGE_CHANGES_SCHEMA)
-    local = pc.local_timestamp(change_table["changed_at"].cast(pa.timestamp("us", tz=settings.TIME_ZONE)))
-    change_table = change_table.set_column(3, "changed_at", local.cast(pa.timestamp("us", tz="UTC")))
-    return Inputs(_table(opportunities, OPPORTUNITY_SCHEMA), _table(stages, engine.STAGES_SCHEMA), change_table)
+    stage_table = pa.Table.from_pylist([dict(zip(engine.STAGES_SCHEMA.names, row, strict=True)) for row in stages],
+                                       schema=engine.STAGES_SCHEMA)
+    changes = _table(_columns(StageChange.objects.order_by(), (
+        "opportunity_id", "from_stage_id", "to_stage_id", "changed_at")), engine.STAGE_CHANGES_SCHEMA)
+    local = pc.local_timestamp(changes["changed_at"].cast(pa.timestamp("us", tz=settings.TIME_ZONE)))
+    changes = changes.set_column(3, "changed_at", local.cast(pa.timestamp("us", tz="UTC")))
+    return Inputs(_table(opportunities, OPPORTUNITY_SCHEMA), stage_table, changes)
 
 
 # -- scope -----------------------------------------------------------------------------------------------------
@@ -162,19 +187,22 @@ def _selection(opportunities: pa.Table, inside: pa.Array) -> pa.Table:
 
 class Session:
     """The engine over one request's inputs: ``groups`` (every deal; out-of-scope deals in group OUTSIDE) and,
-    unless the scope is the whole company, ``selection`` (the scope as owner SCOPE). Close it (``with``)."""
+    unless the scope is the whole company, ``selection`` (the scope as owner SCOPE; registered on first use).
+    Close it (``with``)."""
 
     def __init__(self, inputs: Inputs, scope: Scope) -> None:
         self.inputs, self.scope = inputs, scope
         self.inside = scope.mask(inputs.opportunities)
         self.groups = engine.Pipeline(_masked(inputs.opportunities, self.inside), inputs.stages, inputs.stage_changes)
-        try:
-            self.selection = None if scope.everything else engine.Pipeline(
-                _selection(inputs.opportunities, self.inside), inputs.stages, inputs.stage_changes)
-        except BaseException:
-            self.groups.close()
-            raise
+        self._selection: engine.Pipeline | None = None
         self._present: dict[str, set[int | None]] = {}
+
+    @property
+    def selection(self) -> engine.Pipeline | None:
+        if self._selection is None and not self.scope.everything:
+            self._selection = engine.Pipeline(_selection(self.inputs.opportunities, self.inside), self.inputs.stages,
+                                              self.inputs.stage_changes)
+        return self._selection
 
     def __enter__(self) -> Session:
         return self
@@ -184,8 +212,8 @@ class Session:
 
     def close(self) -> None:
         self.groups.close()
-        if self.selection is not None:
-            self.selection.close()
+        if self._selection is not None:
+            self._selection.close()
 
     @property
     def stages(self) -> tuple[engine.Stage, ...]:

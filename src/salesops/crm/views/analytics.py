@@ -71,7 +71,7 @@ def require_sales(user) -> None:
 class AnalyticsForm(forms.Form):
     """Dimension, period, filter, and the options of each figure (a page shows the ones it reads)."""
 
-    by = forms.ChoiceField(label=gettext_lazy("By"), required=False, choices=[
+    by = forms.ChoiceField(label=gettext_lazy("Dimension"), required=False, choices=[
         ("owner", gettext_lazy("Rep")), ("team", gettext_lazy("Team")), ("region", gettext_lazy("Region")),
         ("company", gettext_lazy("Company"))])
     period = forms.CharField(label=gettext_lazy("Period"), required=False, max_length=16,
@@ -173,15 +173,17 @@ class Request:
         return money_text(value, self.company)
 
 
-def _request(request, options: Iterable[str] = ()) -> Request | AnalyticsForm:
-    """The page's controls read and checked; the form (with its errors) when they are not valid."""
+def _request(request, options: Iterable[str] = (), default_period: str = "") -> Request | AnalyticsForm:
+    """The page's controls read and checked (without any: by rep over ``default_period``, else the current
+    quarter); the form (with its errors) when they are not valid."""
     require_sales(request.user)
     company = Company.current()
     today = timezone.localdate()
     form = AnalyticsForm(request.GET or None, user=request.user, calendar=company.calendar, today=today,
                          options=options)
     if not form.is_bound:
-        form = AnalyticsForm({"by": "owner", "period": company.calendar.quarter(today).code}, user=request.user,
+        form = AnalyticsForm({"by": "owner", "period": default_period or company.calendar.quarter(today).code},
+                             user=request.user,
                              calendar=company.calendar, today=today, options=options)
     if not form.is_valid():
         return form
@@ -307,6 +309,14 @@ def _funnel_chart(r: Request, stages, figure: analytics.Figure | None, chart_id:
     return {"id": chart_id, "kind": "funnel", "title": figure.line.label, "items": items}
 
 
+def _plain(rows: list, line=lambda row: row["line"], groups: int | None = None) -> list:
+    """``rows`` without the selection's when one group holds the whole selection (the two lines are equal: a
+    rep's own line, a manager's one team). ``groups``: how many groups the figure has, when not all have a row."""
+    if groups is None:
+        groups = sum(line(row).kind == "group" for row in rows)
+    return [row for row in rows if line(row).kind != "selection"] if groups == 1 else rows
+
+
 def _subject(figures: list[analytics.Figure]) -> analytics.Figure | None:
     """The line the charts show: the selection, else the company."""
     for kind in ("selection", "company"):
@@ -385,7 +395,7 @@ def overview(request):
     chart = _funnel_chart(r, stages, _subject(funnel), "chart-funnel")
     subject = next((row for row in rows if row["line"].kind == "selection"), rows[-1])
     return _render(request, "crm/analytics.html", r, "crm:analytics", {
-        "rows": rows, "subject": subject, "stages": stages, "records": completeness.summary(_customers(request.user, r)),
+        "rows": _plain(rows), "subject": subject, "stages": stages, "records": completeness.summary(_customers(request.user, r)),
         "turnaround": turnaround, "approval_wait": _hours_text(turnaround.overall.median_approval_wait),
         "to_send": _hours_text(turnaround.overall.median_to_send), "previous_start": result.previous_start,
     }, charts=[chart] if chart else [])
@@ -432,7 +442,7 @@ def funnel_page(request):
                             "data": [row.conversion[s.index] for row in cohorts]} for s in stages]
                 + [{"name": _("Win rate"), "data": [row.win_rate for row in cohorts]}]})
     return _render(request, "crm/analytics_funnel.html", r, "crm:analytics-funnel", {
-        "stages": stages, "rows": _funnel_rows(r, stages, figures), "cohorts": cohort_rows,
+        "stages": stages, "rows": _plain(_funnel_rows(r, stages, figures)), "cohorts": cohort_rows,
         "trend_start": trend_start, "trend_label": subject.line.label if subject else ""}, charts=charts)
 
 
@@ -459,6 +469,8 @@ def dwell_page(request):
             "in_progress": cell(_count(d.in_progress), Measure.IN_STAGE, stage=d.stage.id,
                                 testid=_testid(line, f"in-stage-{d.stage.code}")),
         } for d in figure.value]})
+    figures = _plain(figures, line=lambda f: f.line)
+    rows = _plain(rows)
     charted = [f for f in figures if f.line.kind != "group"] + [f for f in figures if f.line.kind == "group"][:5]
     charts = [{"id": "chart-dwell", "kind": "boxplot", "x": [s.name for s in stages], "unit": _("days"),
                "series": [{"name": f.line.label, "data": [list(d.box) if d.stays else [] for d in f.value]}
@@ -471,7 +483,7 @@ def dwell_page(request):
 def bottlenecks_page(request):
     """For each group (and the selection), the stage where it loses most against the company — the lowest
     conversion relative to the company's, with the revenue matching it would bring, and the longest dwell."""
-    r = _request(request, options=("as_of", "min_deals"))
+    r = _request(request, options=("as_of", "min_deals"), default_period="YTD")  # enough deals to judge
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics_bottlenecks.html", r, "crm:analytics-bottlenecks")
     as_of = r.form.cleaned_data.get("as_of") or min(r.period.end - dt.timedelta(days=1), r.today)
@@ -507,8 +519,9 @@ def bottlenecks_page(request):
                                testid=_testid(line, "dwell-median")),
                 "benchmark": _days(gap.benchmark), "excess": _days(gap.excess_days)}
         rows.append(row)
+    groups = sum(row["line"].kind == "group" for row in rows) + sum(line.kind == "group" for line in not_judged)
     return _render(request, "crm/analytics_bottlenecks.html", r, "crm:analytics-bottlenecks", {
-        "rows": rows, "not_judged": not_judged, "min_deals": min_deals, "as_of": as_of})
+        "rows": _plain(rows, groups=groups), "not_judged": _plain(not_judged, line=lambda line: line, groups=groups), "min_deals": min_deals, "as_of": as_of})
 
 
 @login_required
@@ -521,14 +534,16 @@ def velocity_page(request):
     qualified = _qualified_position(r)
     last = dt.date(r.period.end.year, r.period.end.month, 1)
     last = last if last < r.period.end else add_months(last, -1)
+    last = min(last, r.today.replace(day=1))  # no month still to come
     months = [add_months(last, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
     with analytics.Session(analytics.load(), r.scope) as session:
         result, figures = analytics.velocity(session, request.user, r.by, r.period.start, r.period.end, qualified)
         trend_lines, series = analytics.velocity_trend(session, request.user, r.by, months, qualified)
+    trend_lines = _plain(trend_lines, line=lambda line: line)
     chart = {"id": "chart-velocity", "kind": "lines", "money": True, "x": [m.strftime("%Y-%m") for m in months],
              "series": [{"name": line.label, "data": series.get((line.kind, line.group), [])} for line in trend_lines]}
     return _render(request, "crm/analytics_velocity.html", r, "crm:analytics-velocity", {
-        "rows": _velocity_rows(r, result, figures, qualified), "previous_start": result.previous_start,
+        "rows": _plain(_velocity_rows(r, result, figures, qualified)), "previous_start": result.previous_start,
         "previous_end": result.start - dt.timedelta(days=1), "qualified": qualified}, charts=[chart])
 
 
@@ -561,7 +576,10 @@ def pipeline_page(request):
     plan = analytics.target_plan(r.period)
     remaining = analytics.remaining_targets(request.user, plan, r.period, r.today) if plan else {}
     typed = r.form.cleaned_data.get("target")
-    subject_kind = "company" if r.scope.everything else "selection"  # the line a typed target is for
+    by_month = _plain(by_month, line=lambda f: f.line)
+    # the line a typed target is for: the selection's (the one group's when it holds the whole selection)
+    subject_kind = "company" if r.scope.everything else (
+        "selection" if any(f.line.kind == "selection" for f in by_month) else "group")
     coverage = []
     for figure in by_month:
         line = figure.line
@@ -584,7 +602,7 @@ def pipeline_page(request):
             "testid": _testid(line, "coverage")})
     labels = {None: _("No date")}
     return _render(request, "crm/analytics_pipeline.html", r, "crm:analytics-pipeline", {
-        "closes": [labels.get(c) or _close_label(c, close_period) for c in closes], "rows": rows,
+        "closes": [labels.get(c) or _close_label(c, close_period) for c in closes], "rows": _plain(rows),
         "coverage": coverage, "plan": plan, "months": months})
 
 

@@ -16,7 +16,7 @@
       return {
         tooltip: { trigger: "item", formatter: "{b}: {c}" },
         series: [{
-          type: "funnel", sort: "none", gap: 2, minSize: "8%", left: "10%", width: "80%", top: 10, bottom: 10,
+          type: "funnel", sort: "none", gap: 2, minSize: "24%", left: "10%", width: "80%", top: 10, bottom: 10,
           label: { show: true, position: "inside", formatter: "{b}: {c}" },
           data: c.items.map(function (item) { return { name: item.name, value: item.value, url: item.url }; })
         }]
