@@ -443,6 +443,10 @@ def test_the_overview_puts_the_headline_figures_together(book, quotes, ops_olivi
     assert "6.0 h" in html  # the median approval wait
     assert chart(response, "chart-funnel")["items"][0]["value"] == 6
     assert drill(client, response, "won-company-none") == ids(book.a1, book.b1)
+    # the completeness and quote cards open their pages with the same controls
+    for testid, name in (("records-share", "crm:analytics-completeness"), ("approval-wait", "crm:analytics-quotes")):
+        address = link(response, testid)
+        assert address.startswith(reverse(name)) and "period=2026-03" in address and "by=team" in address
 
 
 # -- inputs ----------------------------------------------------------------------------------------------------------
@@ -480,3 +484,10 @@ def test_changes_reach_the_engine_in_local_time(book, world, stages):
     changes = analytics.load().stage_changes.to_pylist()
     moved = [c for c in changes if c["opportunity_id"] == late.pk and c["from_stage_id"]][0]
     assert moved["changed_at"].replace(tzinfo=None) == dt.datetime(2026, 3, 6, 7, 30)
+
+
+def test_every_page_renders_before_any_stage_or_deal_exists(world, ops_olivia, rep_alice):
+    for user in (ops_olivia, rep_alice):
+        client = as_user(user)
+        for name in PAGES:
+            page(client, name, **MARCH)

@@ -5,6 +5,7 @@ the page in Chinese with their own line and the company benchmark."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -68,7 +69,7 @@ def test_ops_sees_the_funnel_drawn_and_clicks_a_number_into_its_deals(live_deals
     # the company's won deals: Alice's and Bob's wins, nothing else
     page.click("[data-testid=won-company-none]")
     page.wait_for_selector("[data-testid=deal-count]")
-    assert page.text_content("[data-testid=deal-count]").strip() in ("2 deals", "2 deal", "2 deals ")
+    assert re.match(r"\s*2\b", page.text_content("[data-testid=deal-count]"))
     listed = page.text_content("#list")
     assert deals["won"].name in listed and deals["bob"].name in listed
     assert deals["lost"].name not in listed and deals["amy"].name not in listed

@@ -217,7 +217,7 @@ class Cell:
     testid: str = ""
 
     def __html__(self) -> SafeString:
-        if not self.url:
+        if not self.url or self.text == DASH:  # nothing behind a missing figure
             return conditional_escape(self.text)
         testid = format_html(' data-testid="{}"', self.testid) if self.testid else ""
         return format_html('<a href="{}"{}>{}</a>', self.url, testid, self.text)
@@ -394,7 +394,10 @@ def overview(request):
     turnaround = quote_services.quote_turnaround(_quotes(request.user, r))
     chart = _funnel_chart(r, stages, _subject(funnel), "chart-funnel")
     subject = next((row for row in rows if row["line"].kind == "selection"), rows[-1])
+    query = f"?{request.GET.urlencode()}" if request.GET else ""
     return _render(request, "crm/analytics.html", r, "crm:analytics", {
+        "completeness_url": reverse("crm:analytics-completeness") + query,
+        "quotes_url": reverse("crm:analytics-quotes") + query,
         "rows": _plain(rows), "subject": subject, "stages": stages, "records": completeness.summary(_customers(request.user, r)),
         "turnaround": turnaround, "approval_wait": _hours_text(turnaround.overall.median_approval_wait),
         "to_send": _hours_text(turnaround.overall.median_to_send), "previous_start": result.previous_start,
