@@ -74,6 +74,9 @@ messages: venv
 bench: venv
 	SALESOPS_DEMO=true $(BIN)/salesops bench
 	$(BIN)/salesops comp bench
+	$(BIN)/salesops pipeline bench
+	SALESOPS_DEMO=true $(BIN)/salesops crm_bench
+	$(BIN)/salesops recommend bench
 
 clean:
 	rm -rf $(VENV) node_modules var screenshots

@@ -245,7 +245,7 @@ class QuoteLine(models.Model):
     quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3)
     list_price = MoneyField(_("list price"))
     discount = models.DecimalField(_("discount"), max_digits=5, decimal_places=4, default=Decimal(0),
-                                   help_text=_("A fraction: 0.1 is 10% off."))
+                                   help_text=_("A fraction: 0.1 means ten percent off."))
     net_amount = MoneyField(_("net amount"))
 
     class Meta:

@@ -256,7 +256,7 @@ class QuoteLineSerializer(serializers.Serializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)
     quantity = _any_decimal()
-    discount = _any_decimal(required=False, help_text=_("A fraction: 0.1 is 10% off."))
+    discount = _any_decimal(required=False, help_text=_("A fraction: 0.1 means ten percent off."))
     price = _any_decimal(required=False, allow_null=True, write_only=True, help_text=_(
         "The unit price before discount; the product's list price when left out."))
     list_price = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True, help_text=_(

@@ -226,10 +226,10 @@ def active_on(day: dt.date) -> models.Q:
 
 
 class CustomerStatus(models.TextChoices):
-    PROSPECT = "prospect", _("prospect")
-    ACTIVE = "active", _("active")
-    DORMANT = "dormant", _("dormant")
-    LOST = "lost", _("lost")
+    PROSPECT = "prospect", pgettext_lazy("customer status", "prospect")
+    ACTIVE = "active", pgettext_lazy("customer status", "active")
+    DORMANT = "dormant", pgettext_lazy("customer status", "dormant")
+    LOST = "lost", pgettext_lazy("customer status", "lost")
 
 
 class Customer(models.Model):

@@ -196,7 +196,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('quantity', models.DecimalField(decimal_places=3, max_digits=14, verbose_name='quantity')),
                 ('list_price', salesops.core.fields.MoneyField(decimal_places=2, max_digits=18, verbose_name='list price')),
-                ('discount', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text='A fraction: 0.1 is 10% off.', max_digits=5, verbose_name='discount')),
+                ('discount', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text='A fraction: 0.1 means ten percent off.', max_digits=5, verbose_name='discount')),
                 ('net_amount', salesops.core.fields.MoneyField(decimal_places=2, max_digits=18, verbose_name='net amount')),
                 ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.product', verbose_name='product')),
                 ('quote', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='crm.quote', verbose_name='quote')),
