@@ -35,6 +35,18 @@ def api_as(world):
 
 
 @pytest.fixture
+def api_as_en(api_as):
+    """``api_as``, asking for English messages (requests otherwise get the default language, zh-hans)."""
+
+    def make(key: str) -> APIClient:
+        client = api_as(key)
+        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        return client
+
+    return make
+
+
+@pytest.fixture
 def anon():
     return APIClient()
 

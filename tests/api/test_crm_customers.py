@@ -13,15 +13,8 @@ CRM_FIELDS = {"status": "prospect", "source": "展会", "preferences": "喜欢�
 
 
 @pytest.fixture
-def api_as(api_as):
-    """The shared ``api_as``, asking for English messages (requests otherwise get the default, zh-hans)."""
-
-    def make(key: str):
-        client = api_as(key)
-        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-        return client
-
-    return make
+def api_as(api_as_en):
+    return api_as_en
 
 
 def test_a_customer_carries_its_status_source_preferences_and_notes(api_as, world):

@@ -36,15 +36,8 @@ CHANGE_A = {**READ_A, "dan": 403}  # the owner's side changes it; finance only r
 
 
 @pytest.fixture
-def api_as(api_as):
-    """The shared ``api_as``, asking for English messages (requests otherwise get the default, zh-hans)."""
-
-    def make(key: str):
-        client = api_as(key)
-        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-        return client
-
-    return make
+def api_as(api_as_en):
+    return api_as_en
 
 
 def make_quote(world, owner="alice", discount="0.05", at=T0, **kwargs) -> Quote:

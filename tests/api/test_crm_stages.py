@@ -16,15 +16,8 @@ ORDER = ["lead", "qualified", "proposal", "won", "lost"]
 
 
 @pytest.fixture
-def api_as(api_as):
-    """The shared ``api_as``, asking for English messages (requests otherwise get the default, zh-hans)."""
-
-    def make(key: str):
-        client = api_as(key)
-        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-        return client
-
-    return make
+def api_as(api_as_en):
+    return api_as_en
 
 
 def test_everyone_with_sales_data_reads_the_stages_in_order_and_hr_does_not(api_as, stages):  # noqa: F811

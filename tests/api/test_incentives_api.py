@@ -24,15 +24,8 @@ PAYEES = ("alice", "bob", "carol", "erin")
 
 
 @pytest.fixture
-def api_as(api_as):
-    """The shared ``api_as``, asking for English messages (requests otherwise get the default, zh-hans)."""
-
-    def make(key: str):
-        client = api_as(key)
-        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-        return client
-
-    return make
+def api_as(api_as_en):
+    return api_as_en
 
 
 @pytest.fixture

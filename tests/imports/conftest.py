@@ -7,15 +7,14 @@ import csv
 import io
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from openpyxl import Workbook
 
-from salesops.crm import services as crm
 from salesops.crm.models import Contact, Opportunity
 from salesops.imports.services import import_file
 from salesops.org import services as org
+from tests.crm.conftest import stages  # noqa: F401 - the pipeline of the crm tests, used by name
 from tests.imports.crm_data import CONTACTS, OPPORTUNITIES
 
 
@@ -75,20 +74,10 @@ def line(ext, *, date="2025-11-20", customer="C-A", product="SW-1", quantity="2"
 
 
 @pytest.fixture
-def pipeline(world):
+def pipeline(stages):  # noqa: F811 - the crm tests' fixture, imported above
     """The stages of ``tests/crm/conftest.py``: Lead 10% → Qualified 25% (expected close) → Proposal 50% (amount,
     expected close, decision maker) → Won 100% / Lost 0% (lost reason)."""
-    make, D = crm.stage_create, Decimal  # noqa: N806 - the short names of tests/crm/conftest.py
-    return SimpleNamespace(
-        lead=make(actor=None, code="lead", name="Lead", position=10, probability=D(10)),
-        qualified=make(actor=None, code="qualified", name="Qualified", position=20, probability=D(25),
-                       required_fields=["expected_close"]),
-        proposal=make(actor=None, code="proposal", name="Proposal", position=30, probability=D(50),
-                      required_fields=["amount", "expected_close", "decision_maker"]),
-        won=make(actor=None, code="won", name="Won", position=40, probability=D(100), is_won=True),
-        lost=make(actor=None, code="lost", name="Lost", position=50, probability=D(0), is_lost=True,
-                  required_fields=["lost_reason"]),
-    )
+    return stages
 
 
 @pytest.fixture
