@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesops.core.fields import MoneyField
 from salesops.org.models import Customer, Product, Salesperson
@@ -90,9 +91,9 @@ class Stage(models.Model):
 
 
 class OpportunityStatus(models.TextChoices):
-    OPEN = "open", _("open")
-    WON = "won", _("won")
-    LOST = "lost", _("lost")
+    OPEN = "open", pgettext_lazy("deal status", "open")
+    WON = "won", pgettext_lazy("deal status", "won")
+    LOST = "lost", pgettext_lazy("deal status", "lost")
 
 
 class Opportunity(models.Model):

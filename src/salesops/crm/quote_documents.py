@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from salesops.crm.models import Quote
 from salesops.crm.quotes import quote_totals
@@ -22,6 +23,8 @@ from salesops.engine.money import format_money
 from salesops.incentives.pdf import font_name
 from salesops.org.models import Company
 from salesops.web.templatetags.salesops import pct_text
+
+QUOTATION = gettext_noop("Quotation")  # the documents' title; marked here, as text inside f-strings is not extracted
 
 
 def _quantity(value) -> str:
@@ -81,7 +84,7 @@ def _pdf(quote: Quote) -> bytes:
 
     lines = list(quote.lines.select_related("product").order_by("pk"))
     totals = quote_totals(quote)
-    story = [p(f"{company.name} · {_('Quotation')}", title)]
+    story = [p(f"{company.name} · {_(QUOTATION)}", title)]
     facts = Table([[label, value] for label, value in _facts(quote)], colWidths=[35 * mm, 145 * mm])
     facts.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 9),
                                ("TEXTCOLOR", (0, 0), (0, -1), colors.HexColor("#6b7685"))]))
@@ -109,7 +112,7 @@ def _pdf(quote: Quote) -> bytes:
         story += [Spacer(1, 4 * mm), p(_("This quotation is valid until %(day)s.") % {"day": _day(quote.valid_until)})]
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-                            bottomMargin=15 * mm, title=f"{_('Quotation')} {quote.number}", author=company.name,
+                            bottomMargin=15 * mm, title=f"{_(QUOTATION)} {quote.number}", author=company.name,
                             invariant=1)
     doc.build(story)
     return buffer.getvalue()
@@ -141,7 +144,7 @@ def _xlsx(quote: Quote) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = quote.number[:31]
-    _text_cell(ws, 1, 1, f"{company.name} · {_('Quotation')}", font=Font(bold=True, size=14))
+    _text_cell(ws, 1, 1, f"{company.name} · {_(QUOTATION)}", font=Font(bold=True, size=14))
     row = 3
     for label, value in _facts(quote):
         _text_cell(ws, row, 2, label, font=bold)

@@ -201,13 +201,16 @@ def opportunity(request, pk: int):
     opp = access.access_opportunity_by_id(request.user, pk)
     can_change = access.can_change(request.user, opp.owner_id)
     quotes = [(q, _quote_url(q)) for q in selectors.quotes_of(request.user, opp)]
+    stages = list(Stage.objects.filter(active=True).exclude(pk=opp.stage_id).order_by("position", "pk"))
+    # the move offered first is the next step forward (not the first stage, a move back)
+    ahead = [s for s in stages if (s.position, s.pk) > (opp.stage.position, opp.stage.pk)]
     return TemplateResponse(request, "crm/opportunity.html", {
         "opportunity": opp, "can_change": can_change,
         "products": opp.products.select_related("product"),
         "history": selectors.stage_history(opp),
         "activities": selectors.activities_of(request.user, opp),
         "quotes": quotes, "now": timezone.now(),
-        "stages": Stage.objects.filter(active=True).exclude(pk=opp.stage_id).order_by("position", "pk"),
+        "stages": stages, "next_stage": ahead[0] if ahead else None,
     })
 
 

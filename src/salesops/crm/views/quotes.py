@@ -36,7 +36,7 @@ READERS = (*access.WRITERS, Role.FINANCE)
 DECIDERS = (Role.ADMIN, Role.OPS, Role.MANAGER)
 LINE_FIELDS = ("product", "quantity", "discount", "price")
 BLANK_ROWS = 3
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # what the browser's date field reads, in every language
 
 
 def _require(allowed: bool) -> None:
@@ -89,7 +89,7 @@ def quote_list(request):
         Column("customer", gettext_lazy("Customer"), lambda o: o.customer.name, sort="customer__name"),
         Column("owner", gettext_lazy("Owner"), lambda o: o.owner.name, sort="owner__name"),
         Column("status", gettext_lazy("Status"), lambda o: o.get_status_display(), sort="status"),
-        Column("created", gettext_lazy("Created"), lambda o: o.created_at.date(), sort="created_at", kind="date"),
+        Column("created", gettext_lazy("Created at"), lambda o: o.created_at.date(), sort="created_at", kind="date"),
         Column("valid_until", gettext_lazy("Valid until"), lambda o: o.valid_until, sort="valid_until", kind="date"),
         Column("total", gettext_lazy("Total"), lambda o: o.total, sort="total", kind="money"),
     ]
