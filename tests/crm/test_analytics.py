@@ -146,6 +146,20 @@ def test_it_starts_on_the_current_quarter_by_rep(book, ops_olivia):
     assert page(as_user(ops_olivia), "crm:analytics-bottlenecks").context["r"].period.code == "FY2026-YTD"
 
 
+def test_a_page_keeps_its_default_period_when_other_controls_are_set(book, ops_olivia):
+    client = as_user(ops_olivia)
+    for params in ({"by": "team"}, {"by": "region", "min_deals": "3"}, {"period": ""}):
+        assert page(client, "crm:analytics-bottlenecks", **params).context["r"].period.code == "FY2026-YTD"
+        assert page(client, "crm:analytics-funnel", **params).context["r"].period.code == "2026-Q2"
+    assert page(client, "crm:analytics-bottlenecks", by="team", **MARCH).context["r"].period.code == "2026-03"
+
+
+def test_the_period_box_holds_every_period_code(book, ops_olivia):
+    html = page(as_user(ops_olivia), "crm:analytics-bottlenecks").content.decode()
+    box = re.search(r'<input [^>]*name="period"[^>]*>', html).group(0)
+    assert 'size="12"' in box and 'maxlength="16"' in box  # "FY2026-YTD" and "2026-Q4" show whole
+
+
 # -- funnel --------------------------------------------------------------------------------------------------------
 def test_the_funnel_counts_what_each_rep_and_the_company_reached(book, world, ops_olivia):
     response = page(as_user(ops_olivia), "crm:analytics-funnel", by="owner", **MARCH)
@@ -232,6 +246,33 @@ def test_dwell_gives_median_and_p75_of_the_stays_per_stage(book, world, ops_oliv
     assert company["data"][1] == [D("1.00"), D("2.50"), D("3.00"), D("3.75"), D("6.00")]  # min, Q1, median, Q3, max
 
 
+def test_the_box_plot_draws_the_groups_slowest_against_the_company(book, ops_olivia, monkeypatch):
+    from salesops.crm.views import analytics as views
+
+    # medians against the company's (Lead 2 d, Qualified 3 d, Proposal 8 d): Amy 10 d in Lead (5×, one stay),
+    # Alice 4.5 d in Qualified (1.5×), Bob at most 0.75× — Amy is the slowest, then Alice
+    client = as_user(ops_olivia)
+    monkeypatch.setattr(views, "CHARTED_GROUPS", 1)
+    monkeypatch.setattr(views, "CHARTED_MIN_STAYS", 1)
+    response = page(client, "crm:analytics-dwell", by="owner", **MARCH)
+    assert [s["name"] for s in chart(response, "chart-dwell")["series"]] == ["Company", "周敏 (E102)"]
+    note = response.content.decode()
+    assert "Box plots of the company and of the group (of 3) whose median stay in some stage, over at least 1 " \
+           "stays, is furthest above" in note
+    assert len(response.context["rows"]) == 4  # the table keeps every group
+    # a median of one stay does not count when two are asked for: Alice's 1.5× in Qualified leads
+    monkeypatch.setattr(views, "CHARTED_MIN_STAYS", 2)
+    response = page(client, "crm:analytics-dwell", by="owner", **MARCH)
+    assert [s["name"] for s in chart(response, "chart-dwell")["series"]] == ["Company", "李丽 (E101)"]
+    # with room for every group, every group is drawn
+    monkeypatch.setattr(views, "CHARTED_GROUPS", 5)
+    monkeypatch.setattr(views, "CHARTED_MIN_STAYS", 1)
+    response = page(client, "crm:analytics-dwell", by="owner", **MARCH)
+    assert [s["name"] for s in chart(response, "chart-dwell")["series"]] == [
+        "Company", "周敏 (E102)", "李丽 (E101)", "张伟 (E201)"]
+    assert "Box plots of the company and of every group." in response.content.decode()
+
+
 def test_a_cut_before_a_move_leaves_the_stay_in_progress(book, ops_olivia):
     client = as_user(ops_olivia)
     # as of 03-09, a1 (Qualified 03-04 → Proposal 03-10) and m1 (Qualified from 03-12) are not out of Qualified
@@ -298,10 +339,11 @@ def test_velocity_and_how_each_factor_moved_against_the_period_before(book, apri
     # March: 1 × 2/4 × ¥20,000 ÷ 13 days = ¥769.23
     velocity = factors["Velocity per day"]
     assert (velocity["current"].text, velocity["previous"].text, velocity["change"]) == (
-        "¥2,000.00", "¥769.23", "+160.0%")
-    assert factors["Average won deal"]["change"] == "+100.0%"
-    assert (factors["Cycle length"]["change"], factors["Cycle length"]["direction"]) == ("-23.1%", 1)  # shorter
-    assert factors["Open qualified deals"]["change"] == "0.0%"
+        "¥2,000.00", "¥769.23", "+160.0% (+¥1,230.77)")
+    assert factors["Average won deal"]["change"] == "+100.0% (+¥20,000.00)"
+    assert (factors["Cycle length"]["change"], factors["Cycle length"]["direction"]) == ("-23.1% (-3 d)", 1)  # shorter
+    assert factors["Open qualified deals"]["change"] == "0.0% (0)"
+    assert factors["Win rate"]["change"] == "0.0 pts"  # 1/2 against 2/4
     assert drill(client, response, "open-qualified-company-none") == ids(book.m1)
     assert drill(client, response, "velocity-win-rate-company-none") == ids(april, book.a3)
     before = client.get(factors["Win rate"]["previous"].url)
@@ -311,6 +353,28 @@ def test_velocity_and_how_each_factor_moved_against_the_period_before(book, apri
     assert trend["x"][-2:] == ["2026-03", "2026-04"] and len(trend["x"]) == 12
     assert trend["series"][-1]["name"] == "Company"
     assert trend["series"][-1]["data"][-3:] == [None, D("769.23"), D("2000.00")]
+
+
+def test_a_win_rate_moves_in_percentage_points_whatever_it_was_before(book, april, world, stages, ops_olivia):
+    # Given May: Alice wins a deal (April: a3 lost, 0 %); Bob closes nothing
+    deal(world, stages, "alice", [("lead", "05-01"), ("qualified", "05-02"), ("proposal", "05-02"), ("won", "05-03")],
+         "a4 甲公司 云", amount=D("5000.00"), expected_close=dt.date(2026, 5, 31),
+         decision_maker=Contact.objects.get(name="钱总"))
+    client = as_user(ops_olivia)
+
+    def win_rates(period):
+        response = page(client, "crm:analytics-velocity", by="owner", period=period)
+        return {row["line"].label: next(f for f in row["factors"] if f["label"] == "Win rate")
+                for row in response.context["rows"]}
+
+    # April against March: Alice 0 % against 1/2, Bob 1/1 against 1/2 — points, not "+100.0%" of a percentage
+    april_rates = win_rates("2026-04")
+    assert april_rates["李丽 (E101)"]["change"] == "-50.0 pts"
+    assert (april_rates["张伟 (E201)"]["change"], april_rates["张伟 (E201)"]["direction"]) == ("+50.0 pts", 1)
+    # May against April: Alice 1/1 against 0 % — still points; Bob closed nothing in May: no rate, no change
+    may_rates = win_rates("2026-05")
+    assert may_rates["李丽 (E101)"]["change"] == "+100.0 pts"
+    assert may_rates["张伟 (E201)"]["change"] == "—"
 
 
 def test_the_velocity_trend_has_a_line_per_group(book, april, world, ops_olivia):
@@ -376,6 +440,40 @@ def test_coverage_against_the_remaining_target_of_the_approved_plan(book, world,
     assert "Targets from the plan 2026 目标" in response.content.decode()
 
 
+def test_a_target_already_met_shows_as_met_not_as_a_negative_remainder(book, world, ops_olivia):
+    from salesops.org import services as org
+    from salesops.targets import services as targets
+
+    # Given the plan's ¥50,000 for team A in March, and Alice sells ¥60,000 there
+    plan = targets.plan_create(actor=ops_olivia, name="2026 目标", fiscal_year=2026, total=D("1200000.00"),
+                               levels=[{"dimension": "team", "depth": 1, "method": "equal"}],
+                               seasonality={"source": "flat"})
+    targets.plan_allocate(actor=ops_olivia, plan=plan)
+    for status in ("submitted", "approved"):
+        targets.plan_transition(actor=ops_olivia, plan=plan, to=status)
+    org.order_line_create(actor=None, credits=[(world.people["alice"], D(100))], external_id="M1", order_no="SO-M",
+                          date=dt.date(2026, 3, 9), customer=world.customers.a, product=world.product,
+                          quantity=D(60), unit_price=D("1000.00"), cost=D("400.00"))
+    # When ops opens the coverage by team
+    response = page(as_user(ops_olivia), "crm:analytics-pipeline", by="team", **MARCH)
+    rows = {(c["line"].kind, c["line"].group): c for c in response.context["coverage"]}
+    # Then team A's target is met: no negative remainder, no coverage; the company still has ¥40,000 to sell
+    team_a = rows[("group", world.teams.a.pk)]
+    assert (team_a["target"], team_a["actual"]) == ("¥50,000.00", "¥60,000.00")
+    assert (team_a["remaining"], team_a["coverage"], team_a["weighted_coverage"]) == ("Target met", "—", "—")
+    company = rows[("company", None)]
+    assert (company["remaining"], company["met"], company["coverage"]) == ("¥40,000.00", False, "0.50×")
+    html = response.content.decode()
+    assert f'data-testid="coverage-group-{world.teams.a.pk}-remaining">Target met<' in html
+    assert "-¥" not in html
+
+
+def test_a_typed_remaining_target_of_nothing_is_met(book, ops_olivia):
+    response = page(as_user(ops_olivia), "crm:analytics-pipeline", by="company", target="0", **MARCH)
+    company = next(c for c in response.context["coverage"] if c["line"].kind == "company")
+    assert (company["remaining"], company["coverage"], company["source"]) == ("Target met", "—", "typed")
+
+
 # -- record completeness and quote turnaround ------------------------------------------------------------------------
 def test_completeness_per_rep_with_what_is_missing_and_the_records_behind(book, world, ops_olivia):
     client = as_user(ops_olivia)
@@ -432,6 +530,25 @@ def test_quote_turnaround_per_rep_and_the_quotes_behind_a_median(quotes, world, 
     assert reverse("crm:quote", args=[slow.pk]) in listed.content.decode()
     every = client.get(link(response, "quotes-all-quotes"))
     assert {r["number"].text for r in every.context["rows"]} == {fast.number, slow.number}
+
+
+def test_the_answered_and_accepted_counts_list_their_quotes(quotes, world, rep_alice, ops_olivia):
+    from salesops.crm import quotes as q
+
+    fast, slow = quotes
+    # Given the customer accepts the quote that was sent
+    q.quote_answer(actor=rep_alice, quote=fast, accepted=True, at=at("03-03"))
+    client = as_user(ops_olivia)
+    response = page(client, "crm:analytics-quotes", by="owner", **MARCH)
+    alice = world.people["alice"].pk
+    for testid in (f"quotes-{alice}-answered", f"quotes-{alice}-accepted", "quotes-all-answered",
+                   "quotes-all-accepted"):
+        assert text(response, testid) == "1"
+        listed = client.get(link(response, testid))
+        assert listed.status_code == 200
+        assert [r["number"].text for r in listed.context["rows"]] == [fast.number]
+    listed = client.get(link(response, "quotes-all-accepted"))
+    assert [r["status"] for r in listed.context["rows"]] == ["accepted"]
 
 
 def test_the_overview_puts_the_headline_figures_together(book, quotes, ops_olivia):

@@ -79,6 +79,26 @@ def test_the_board_shows_a_column_per_active_stage_with_totals(deal_a, deal_amy,
     assert 'data-can-move="1"' in html and "vendor/sortablejs/Sortable.min.js" in html
 
 
+@pytest.fixture
+def zh_separator(monkeypatch):
+    """The zh catalogue's list separator as its translators give it ("、"), compiled or not yet."""
+    from django.utils.translation import trans_real
+
+    catalog = trans_real.translation("zh-hans")._catalog._catalogs[0]
+    monkeypatch.setitem(catalog, "list separator\x04, ", "、")
+    return "、"
+
+
+def test_a_column_lists_what_its_stage_needs_with_the_language_s_separator(deal_a, stages, manager_carol,
+                                                                             zh_separator):
+    page = as_user(manager_carol, "zh-hans").get(reverse("crm:pipeline"))
+    proposal = next(c for c in page.context["columns"] if c.stage.code == "proposal")
+    assert len(proposal.needs) > 1
+    assert f"{zh_separator.join(str(n) for n in proposal.needs)}</div>" in page.content.decode()
+    english = as_user(manager_carol).get(reverse("crm:pipeline")).content.decode()
+    assert "Needs: amount, expected close date, decision maker</div>" in english
+
+
 def test_a_card_says_how_many_days_the_deal_has_been_in_its_stage(deal_a, rep_alice):
     page = as_user(rep_alice).get(reverse("crm:pipeline"))
     card = next(c for col in page.context["columns"] for c in col.cards if c.id == deal_a.pk)
@@ -226,6 +246,15 @@ def test_the_refusal_form_fills_the_missing_fields_and_the_deal_moves(deal_a, st
     deal = fresh(deal_a)
     assert (deal.stage, deal.amount, deal.expected_close, deal.decision_maker) == (
         stages.proposal, D("120000.00"), dt.date(2026, 4, 30), boss_a)
+
+
+def test_a_refusal_in_chinese_lists_the_missing_fields_with_the_chinese_separator(deal_a, stages, rep_alice,
+                                                                                   zh_separator):
+    answer = as_user(rep_alice, "zh-hans").post(move_url(deal_a), {"stage": stages.proposal.pk}, **JSON)
+    data = answer.json()
+    assert len(data["missing_labels"]) == 3
+    assert zh_separator.join(data["missing_labels"]) in data["html"]
+    assert ", " not in data["html"]
 
 
 def test_a_won_deal_needs_an_amount_and_a_lost_one_its_reason(deal_a, stages, rep_alice):

@@ -26,6 +26,7 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from salesops.crm import recommendations
+from salesops.engine import recommend
 from salesops.org import demo
 from salesops.org import services as org
 from salesops.org.models import CustomerSegment
@@ -89,7 +90,20 @@ def test_it_recommends_what_customers_with_the_same_purchase_bought(history, wor
 def test_it_explains_in_the_readers_language(history, world):
     with translation.override("zh-hans"):
         [item] = recommendations.for_customer(world.customers.b)
-    assert item.reason == "购买 CRM 套件 的客户中有 67% 也购买了 培训服务；提升度 1.3"
+        template = translation.gettext(recommend.RULE_REASON)
+    assert template != recommend.RULE_REASON and "购买" in template
+    # the names and figures go in as they are: any spacing around them is the catalogue's
+    assert item.reason == template.format(a="CRM 套件", b="培训服务", confidence="67%", lift="1.3")
+
+
+def test_a_reason_s_values_carry_no_padding():
+    products = {"SW-1": SimpleNamespace(name=" CRM 套件 "), "SW-2": SimpleNamespace(name="培训服务\n")}
+    reason = recommendations.render(recommend.RULE_REASON, [("a", "SW-1"), ("b", "SW-2"), ("confidence", " 67%"),
+                                                            ("lift", "1.3 ")], products=products, segments={})
+    assert reason == "67% of customers who buy CRM 套件 also buy 培训服务; lift 1.3"
+    white = recommendations.render(recommend.WHITE_SPACE_REASON, {"b": "SW-2", "segment": "KA", "share": "50%"},
+                                   products=products, segments={"KA": " 大客户 "})
+    assert white == "50% of 大客户 customers buy 培训服务"
 
 
 def test_it_falls_back_on_what_the_segment_buys(history):

@@ -128,14 +128,16 @@ def clear_cache() -> None:
 
 def render(template: str, params: Mapping[str, str] | list[tuple[str, str]], *, products: Mapping[str, Product],
            segments: Mapping[str, str]) -> str:
-    """The engine's reason in the active language: product SKUs and segment codes become their names."""
+    """The engine's reason in the active language: product SKUs and segment codes become their names. Values
+    go in without surrounding blanks: the spacing around them is the translation's (Chinese sets none around a
+    product's name)."""
     values = dict(params)
     for name in ("a", "b"):
         if name in values and values[name] in products:
             values[name] = products[values[name]].name
     if "segment" in values:
         values["segment"] = segments.get(values["segment"], values["segment"])
-    return gettext(template).format(**values)
+    return gettext(template).format(**{name: str(value).strip() for name, value in values.items()})
 
 
 def for_customer(customer: Customer, *, k: int = 5, as_of: dt.date | None = None) -> list[Recommendation]:

@@ -31,12 +31,12 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from salesops.core.roles import Role, role_of
 from salesops.crm import access, analytics, completeness
 from salesops.crm import quotes as quote_services
-from salesops.crm.models import Stage
+from salesops.crm.models import QuoteStatus, Stage
 from salesops.crm.selectors import people_in_team
 from salesops.engine import pipeline as engine
 from salesops.engine.periods import Period, PeriodKind, add_months
@@ -75,7 +75,8 @@ class AnalyticsForm(forms.Form):
         ("owner", gettext_lazy("Rep")), ("team", gettext_lazy("Team")), ("region", gettext_lazy("Region")),
         ("company", gettext_lazy("Company"))])
     period = forms.CharField(label=gettext_lazy("Period"), required=False, max_length=16,
-                             widget=forms.TextInput(attrs={"list": "analytics-periods", "size": 9}))
+                             widget=forms.TextInput(attrs={"list": "analytics-periods", "size": 12,
+                                                           "class": "period-code"}))
     start = forms.DateField(label=gettext_lazy("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     end = forms.DateField(label=gettext_lazy("To (inclusive)"), required=False,
@@ -174,17 +175,18 @@ class Request:
 
 
 def _request(request, options: Iterable[str] = (), default_period: str = "") -> Request | AnalyticsForm:
-    """The page's controls read and checked (without any: by rep over ``default_period``, else the current
-    quarter); the form (with its errors) when they are not valid."""
+    """The page's controls read and checked; the form (with its errors) when they are not valid. Without a
+    dimension: by rep; without a period or a range: ``default_period`` (else the current quarter), whether or
+    not other controls are set, so ``?by=team`` covers the same period as the bare page."""
     require_sales(request.user)
     company = Company.current()
     today = timezone.localdate()
-    form = AnalyticsForm(request.GET or None, user=request.user, calendar=company.calendar, today=today,
-                         options=options)
-    if not form.is_bound:
-        form = AnalyticsForm({"by": "owner", "period": default_period or company.calendar.quarter(today).code},
-                             user=request.user,
-                             calendar=company.calendar, today=today, options=options)
+    data = request.GET.copy()
+    if not any(data.get(name, "").strip() for name in ("period", "start", "end")):
+        data["period"] = default_period or company.calendar.quarter(today).code
+    if not data.get("by"):
+        data["by"] = "owner"
+    form = AnalyticsForm(data, user=request.user, calendar=company.calendar, today=today, options=options)
     if not form.is_valid():
         return form
     data = form.cleaned_data
@@ -242,19 +244,24 @@ def _signed(value: Decimal | int, text: str) -> str:
 
 
 def _change(change: engine.Change, kind: str, r: Request) -> str:
-    """The move of a factor against the period before: the relative change, or the absolute one when the
-    previous value was 0."""
+    """The move of a factor against the period before. A ratio (the win rate) moves in percentage points,
+    never by a percentage of a percentage; an amount, a count or days by the relative change with the difference
+    beside it ("+160.0% (+¥1,230.77)"), and by the difference alone when the period before had 0."""
     if change.absolute is None:
         return DASH
-    if change.relative is not None:
-        return _signed(change.relative, pct_text(change.relative, 1))
-    if kind == "money":
-        return _signed(change.absolute, r.money(change.absolute))
     if kind == "ratio":
         return _signed(change.absolute, _("%(points)s pts") % {"points": pct_text(change.absolute, 1).rstrip("%")})
-    if kind == "days":
-        return _signed(change.absolute, _days(change.absolute))
-    return _signed(change.absolute, str(change.absolute))
+    if kind == "money":
+        difference = r.money(change.absolute)
+    elif kind == "days":
+        difference = _days(change.absolute)
+    else:
+        difference = _count(int(change.absolute))
+    difference = _signed(change.absolute, difference)
+    if change.relative is None:
+        return difference
+    return _("%(relative)s (%(difference)s)") % {
+        "relative": _signed(change.relative, pct_text(change.relative, 1)), "difference": difference}
 
 
 def _linker(r: Request, line: analytics.Line, **base) -> Callable[..., Cell]:
@@ -474,12 +481,36 @@ def dwell_page(request):
         } for d in figure.value]})
     figures = _plain(figures, line=lambda f: f.line)
     rows = _plain(rows)
-    charted = [f for f in figures if f.line.kind != "group"] + [f for f in figures if f.line.kind == "group"][:5]
+    groups = [f for f in figures if f.line.kind == "group"]
+    slowest = _slowest(groups, next((f for f in figures if f.line.kind == "company"), None))
+    charted = [f for f in figures if f.line.kind != "group"] + slowest
     charts = [{"id": "chart-dwell", "kind": "boxplot", "x": [s.name for s in stages], "unit": _("days"),
                "series": [{"name": f.line.label, "data": [list(d.box) if d.stays else [] for d in f.value]}
                           for f in charted]}] if stages else []
-    return _render(request, "crm/analytics_dwell.html", r, "crm:analytics-dwell",
-                   {"stages": stages, "rows": rows, "as_of": as_of}, charts=charts)
+    return _render(request, "crm/analytics_dwell.html", r, "crm:analytics-dwell", {
+        "stages": stages, "rows": rows, "as_of": as_of, "charted_groups": [f.line.label for f in slowest],
+        "groups": len(groups), "min_stays": CHARTED_MIN_STAYS}, charts=charts)
+
+
+CHARTED_GROUPS = 5  # box plots of more groups than this side by side are unreadable
+CHARTED_MIN_STAYS = 3  # a median of fewer stays says little: one long stay is not a slow rep
+
+
+def _slowest(groups: list[analytics.Figure], company: analytics.Figure | None) -> list[analytics.Figure]:
+    """The groups the box plot draws beside the company: the :data:`CHARTED_GROUPS` whose median stay in some
+    stage (of at least :data:`CHARTED_MIN_STAYS` stays) is furthest above the company's median there, as a
+    multiple of it, slowest first — a rep slow in one stage shows even when other stages are long for everybody.
+    Groups without such a stage (or where the company's median is 0 days) are left out."""
+    benchmark = {d.stage.index: d.median for d in company.value} if company else {}
+
+    def score(figure: analytics.Figure) -> Decimal | None:
+        ratios = [d.median / benchmark[d.stage.index] for d in figure.value
+                  if d.stays >= CHARTED_MIN_STAYS and d.median is not None and benchmark.get(d.stage.index)]
+        return max(ratios, default=None)
+
+    scored = [(score(f), n, f) for n, f in enumerate(groups)]
+    ranked = sorted((item for item in scored if item[0] is not None), key=lambda item: (-item[0], item[1]))
+    return [f for _score, _n, f in ranked[:CHARTED_GROUPS]]
 
 
 @login_required
@@ -593,13 +624,15 @@ def pipeline_page(request):
         left = target.remaining if target is not None else None
         if target is None and typed is not None and line.kind == subject_kind:
             left, source = typed, _("typed")
+        met = left is not None and left <= 0  # actual at or above target: nothing left to cover
         coverage.append({
             "line": line, "deals": cell(_count(deals), Measure.PIPELINE, closes=tuple(months),
                                         testid=_testid(line, "coverage-deals")),
             "unweighted": cell(r.money(unweighted), Measure.PIPELINE, closes=tuple(months)),
             "weighted": cell(r.money(weighted), Measure.PIPELINE, closes=tuple(months)),
             "target": r.money(target.target) if target else DASH, "actual": r.money(target.actual) if target else DASH,
-            "remaining": r.money(left) if left is not None else DASH, "source": source,
+            "remaining": _("Target met") if met else r.money(left) if left is not None else DASH, "met": met,
+            "source": source,
             "coverage": _times(engine.coverage(unweighted, left)) if left is not None else DASH,
             "weighted_coverage": _times(engine.coverage(weighted, left)) if left is not None else DASH,
             "testid": _testid(line, "coverage")})
@@ -694,7 +727,15 @@ def _hours_text(delta: dt.timedelta | None) -> str:
     return DASH if value is None else _("%(hours)s h") % {"hours": value}
 
 
-QUOTE_STEPS = {"submit": "to_submit", "approval": "approval_wait", "send": "to_send", "answer": "to_answer"}
+QUOTE_STEPS: dict[str, Callable[[quote_services.QuoteTimes], bool]] = {
+    # the quotes behind each figure of a turnaround row (``step`` in the drill-down's query)
+    "submit": lambda q: q.to_submit is not None,
+    "approval": lambda q: q.routed,
+    "send": lambda q: q.to_send is not None,
+    "answer": lambda q: q.to_answer is not None,
+    "answered": lambda q: q.answered_at is not None,
+    "accepted": lambda q: q.status == QuoteStatus.ACCEPTED,
+}
 
 
 def _quote_groups(r: Request, qs) -> list[tuple[str, str, object]]:
@@ -756,7 +797,8 @@ def quotes_page(request):
                 "approval": cell(_hours_text(summary.median_approval_wait), "approval"),
                 "to_send": cell(_hours_text(summary.median_to_send), "send"),
                 "to_answer": cell(_hours_text(summary.median_to_answer), "answer"),
-                "answered": _count(summary.answered), "accepted": _count(summary.accepted)}
+                "answered": cell(_count(summary.answered), "answered"),
+                "accepted": cell(_count(summary.accepted), "accepted")}
 
     rows = []
     if r.by == "owner":
@@ -785,15 +827,17 @@ def quote_times(request):
     except ValueError:
         raise Http404("No such group.") from None
     turnaround = quote_services.quote_turnaround(qs)
-    attribute = QUOTE_STEPS.get(step)
-    items = [q for q in turnaround.quotes
-             if attribute is None or getattr(q, attribute) is not None or (step == "approval" and q.routed)]
+    chosen = QUOTE_STEPS.get(step)
+    items = [q for q in turnaround.quotes if chosen is None or chosen(q)]
+    statuses = dict(QuoteStatus.choices)
     rows = [{"number": Cell(q.number, reverse("crm:quote", args=[q.quote_id]), f"quote-{q.quote_id}"),
-             "status": q.status, "to_submit": _hours_text(q.to_submit), "approval": _hours_text(q.approval_wait),
-             "to_send": _hours_text(q.to_send), "to_answer": _hours_text(q.to_answer), "routed": q.routed}
+             "status": statuses.get(q.status, q.status), "to_submit": _hours_text(q.to_submit),
+             "approval": _hours_text(q.approval_wait), "to_send": _hours_text(q.to_send),
+             "to_answer": _hours_text(q.to_answer), "routed": q.routed}
             for q in items]
     step_labels = {"submit": _("created → submitted"), "approval": _("waiting for the manager's approval"),
-                   "send": _("created → sent"), "answer": _("sent → answered")}
+                   "send": _("created → sent"), "answer": _("sent → answered"), "answered": _("answered"),
+                   "accepted": _("accepted")}
     return _render(request, "crm/analytics_quote_times.html", r, "crm:analytics-quotes", {
         "rows": rows, "step": step_labels.get(step, ""), "count": len(rows)})
 
@@ -821,7 +865,7 @@ def _describe(key: analytics.Key, line_label: str) -> str:
     if key.cohort:
         parts.append(_("created in %(month)s") % {"month": key.cohort.strftime("%Y-%m")})
     if key.closes:
-        parts.append(_("expected to close in %(periods)s") % {"periods": ", ".join(
+        parts.append(_("expected to close in %(periods)s") % {"periods": pgettext("list separator", ", ").join(
             c.isoformat()[:7] if c else str(_("no date")) for c in key.closes)})
     if key.as_of:
         parts.append(_("as of %(day)s") % {"day": key.as_of.isoformat()})
