@@ -12,6 +12,7 @@ from rest_framework.routers import DefaultRouter
 
 from salesops.core.api import AuditEventViewSet
 from salesops.crm import api as crm_api
+from salesops.crm import api_analytics as crm_analytics_api
 from salesops.incentives import api as incentives_api
 from salesops.incentives.api_estimates import EstimateView
 from salesops.incentives.api_modelling import ModellingView
@@ -50,5 +51,8 @@ urlpatterns = [
     path("statements/<int:run_id>/<int:person_id>/", incentives_api.StatementView.as_view(), name="api-statement"),
     path("statements/<int:run_id>/<int:person_id>/why/<str:component>/", incentives_api.StatementWhyView.as_view(),
          name="api-statement-why"),
+    path("customers/<int:pk>/overview/", crm_analytics_api.CustomerOverviewView.as_view(), name="api-customer-overview"),
+    path("sales-process/deals/", crm_analytics_api.SalesProcessDealsView.as_view(), name="api-sales-process-deals"),
+    path("sales-process/<str:figure>/", crm_analytics_api.SalesProcessView.as_view(), name="api-sales-process"),
     *router.urls,
 ]
