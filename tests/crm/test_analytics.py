@@ -247,13 +247,13 @@ def test_dwell_gives_median_and_p75_of_the_stays_per_stage(book, world, ops_oliv
 
 
 def test_the_box_plot_draws_the_groups_slowest_against_the_company(book, ops_olivia, monkeypatch):
-    from salesops.crm.views import analytics as views
+    from salesops.crm import analytics_query
 
     # medians against the company's (Lead 2 d, Qualified 3 d, Proposal 8 d): Amy 10 d in Lead (5×, one stay),
     # Alice 4.5 d in Qualified (1.5×), Bob at most 0.75× — Amy is the slowest, then Alice
     client = as_user(ops_olivia)
-    monkeypatch.setattr(views, "CHARTED_GROUPS", 1)
-    monkeypatch.setattr(views, "CHARTED_MIN_STAYS", 1)
+    monkeypatch.setattr(analytics_query, "CHARTED_GROUPS", 1)
+    monkeypatch.setattr(analytics_query, "CHARTED_MIN_STAYS", 1)
     response = page(client, "crm:analytics-dwell", by="owner", **MARCH)
     assert [s["name"] for s in chart(response, "chart-dwell")["series"]] == ["Company", "周敏 (E102)"]
     note = response.content.decode()
@@ -261,12 +261,12 @@ def test_the_box_plot_draws_the_groups_slowest_against_the_company(book, ops_oli
            "stays, is furthest above" in note
     assert len(response.context["rows"]) == 4  # the table keeps every group
     # a median of one stay does not count when two are asked for: Alice's 1.5× in Qualified leads
-    monkeypatch.setattr(views, "CHARTED_MIN_STAYS", 2)
+    monkeypatch.setattr(analytics_query, "CHARTED_MIN_STAYS", 2)
     response = page(client, "crm:analytics-dwell", by="owner", **MARCH)
     assert [s["name"] for s in chart(response, "chart-dwell")["series"]] == ["Company", "李丽 (E101)"]
     # with room for every group, every group is drawn
-    monkeypatch.setattr(views, "CHARTED_GROUPS", 5)
-    monkeypatch.setattr(views, "CHARTED_MIN_STAYS", 1)
+    monkeypatch.setattr(analytics_query, "CHARTED_GROUPS", 5)
+    monkeypatch.setattr(analytics_query, "CHARTED_MIN_STAYS", 1)
     response = page(client, "crm:analytics-dwell", by="owner", **MARCH)
     assert [s["name"] for s in chart(response, "chart-dwell")["series"]] == [
         "Company", "周敏 (E102)", "李丽 (E101)", "张伟 (E201)"]

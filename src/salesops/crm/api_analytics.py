@@ -2,7 +2,7 @@
 of a customer's page as plain JSON.
 
 Role in the flow: request → authentication → ``crm.api.SalesDataAccess`` (HR gets 403) → the page's own
-controls (``crm.views.analytics``: ``AnalyticsForm`` read with the page's defaults; invalid controls are a 400
+controls (``crm.analytics_query``: ``AnalyticsForm`` read with the page's defaults; invalid controls are a 400
 naming the field) → the same ``crm.analytics`` session and figure functions the page calls, over the same
 scope (deals the user may not see are only in the company benchmark, whose deals are never linked for them) →
 JSON. Nothing is computed here that the page does not compute the same way; this module only lays the results
@@ -37,9 +37,9 @@ from rest_framework.views import APIView
 
 from salesops.core.roles import Role, role_of
 from salesops.crm import access, analytics, completeness, customer360, recommendations
+from salesops.crm import analytics_query as query
 from salesops.crm import quotes as quote_services
 from salesops.crm.api import SalesDataAccess
-from salesops.crm.views import analytics as pages
 from salesops.crm.views.customers import RECOMMENDATIONS
 from salesops.engine import pipeline as engine
 from salesops.engine.periods import add_months
@@ -58,7 +58,7 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _num(value: Any, cell: pages.Cell | None = None) -> dict:
+def _num(value: Any, cell: query.Cell | None = None) -> dict:
     """A number and the page's drill-down behind it (none behind a missing figure, as on the page)."""
     url = cell.url if cell is not None and value is not None else None
     return {"value": _json(value), "url": url}
@@ -76,14 +76,14 @@ def _change(change: engine.Change) -> dict:
     return {"absolute": _json(change.absolute), "relative": _json(change.relative)}
 
 
-def _head(figure: str, r: pages.Request) -> dict:
+def _head(figure: str, r: query.Request) -> dict:
     return {"figure": figure, "by": r.by,
             "period": {"code": r.period.code, "start": r.period.start.isoformat(),
                        "end": (r.period.end - dt.timedelta(days=1)).isoformat()},
             "filters": {k: int(v) for k, v in r.scope.filters().items()}}
 
 
-def _as_of(r: pages.Request) -> dt.date:
+def _as_of(r: query.Request) -> dt.date:
     """The cut of the dwell and bottleneck pages: the form's, else the period's last day (today at the latest)."""
     return r.form.cleaned_data.get("as_of") or min(r.period.end - dt.timedelta(days=1), r.today)
 
@@ -91,14 +91,14 @@ def _as_of(r: pages.Request) -> dt.date:
 # -- the figures ----------------------------------------------------------------------------------------------
 
 
-def _funnel(request: Request, r: pages.Request) -> dict:
-    trend_start = add_months(r.period.end - dt.timedelta(days=1), -(pages.TREND_MONTHS - 1))
+def _funnel(request: Request, r: query.Request) -> dict:
+    trend_start = add_months(r.period.end - dt.timedelta(days=1), -(query.TREND_MONTHS - 1))
     with analytics.Session(analytics.load(), r.scope) as session:
         stages, figures = analytics.funnel(session, request.user, r.by, r.period.start, r.period.end)
         _trend_by, cohorts = analytics.cohort_trend(session, trend_start, r.period.end)
     rows = []
-    for figure in pages._plain(figures, line=lambda f: f.line):
-        row, cell = figure.value, pages._linker(r, figure.line)
+    for figure in query.plain(figures, line=lambda f: f.line):
+        row, cell = figure.value, query.linker(r, figure.line)
         rows.append({
             "line": _line(figure.line),
             "created": _num(row.created, cell("", Measure.CREATED)),
@@ -110,10 +110,10 @@ def _funnel(request: Request, r: pages.Request) -> dict:
             "win_rate": _num(row.win_rate, cell("", Measure.WON, Measure.LOST)),
             "cycle_days": _num(row.cycle_days, cell("", Measure.CYCLE)),
             "average_won": _num(row.average_won, cell("", Measure.WON))})
-    subject = pages._subject(figures)
+    subject = query.subject_of(figures)
     trend = None
     if subject is not None:
-        cell = pages._linker(r, subject.line, start=trend_start, end=r.period.end)
+        cell = query.linker(r, subject.line, start=trend_start, end=r.period.end)
         trend = {"line": _line(subject.line), "start": trend_start.isoformat(), "cohorts": [{
             "month": row.cohort.strftime("%Y-%m"),
             "created": _num(row.created, cell("", Measure.CREATED, cohort=row.cohort)),
@@ -125,14 +125,14 @@ def _funnel(request: Request, r: pages.Request) -> dict:
     return {"stages": [_stage(s) for s in stages], "rows": rows, "trend": trend}
 
 
-def _dwell(request: Request, r: pages.Request) -> dict:
+def _dwell(request: Request, r: query.Request) -> dict:
     as_of = _as_of(r)
     with analytics.Session(analytics.load(), r.scope) as session:
         stages, figures = analytics.dwell(session, request.user, r.by, r.period.start, r.period.end, as_of)
-    figures = pages._plain(figures, line=lambda f: f.line)
+    figures = query.plain(figures, line=lambda f: f.line)
     rows = []
     for figure in figures:
-        cell = pages._linker(r, figure.line, as_of=as_of)
+        cell = query.linker(r, figure.line, as_of=as_of)
         rows.append({"line": _line(figure.line), "stages": [{
             "stage": d.stage.id,
             "stays": _num(d.stays, cell("", Measure.DWELT, stage=d.stage.id)),
@@ -141,12 +141,12 @@ def _dwell(request: Request, r: pages.Request) -> dict:
             "in_progress": _num(d.in_progress, cell("", Measure.IN_STAGE, stage=d.stage.id)),
         } for d in figure.value]})
     groups = [f for f in figures if f.line.kind == "group"]
-    slowest = pages._slowest(groups, next((f for f in figures if f.line.kind == "company"), None))
+    slowest = query.slowest_groups(groups, next((f for f in figures if f.line.kind == "company"), None))
     return {"as_of": as_of.isoformat(), "stages": [_stage(s) for s in stages], "rows": rows,
             "slowest": [_line(f.line) for f in slowest]}
 
 
-def _bottlenecks(request: Request, r: pages.Request) -> dict:
+def _bottlenecks(request: Request, r: query.Request) -> dict:
     as_of = _as_of(r)
     min_deals = r.form.cleaned_data.get("min_deals") or 10
     with analytics.Session(analytics.load(), r.scope) as session:
@@ -154,8 +154,8 @@ def _bottlenecks(request: Request, r: pages.Request) -> dict:
                                                     as_of, min_deals)
     groups = sum(f.line.kind == "group" for f in figures) + sum(line.kind == "group" for line in not_judged)
     rows = []
-    for figure in pages._plain(figures, line=lambda f: f.line, groups=groups):
-        b, cell = figure.value, pages._linker(r, figure.line, as_of=as_of)
+    for figure in query.plain(figures, line=lambda f: f.line, groups=groups):
+        b, cell = figure.value, query.linker(r, figure.line, as_of=as_of)
         row: dict[str, Any] = {"line": _line(figure.line), "deals": _num(b.deals, cell("", Measure.CREATED)),
                                "conversion": None, "dwell": None}
         if b.conversion is not None:
@@ -178,7 +178,7 @@ def _bottlenecks(request: Request, r: pages.Request) -> dict:
                 "benchmark": _json(gap.benchmark), "excess_days": _json(gap.excess_days)}
         rows.append(row)
     return {"as_of": as_of.isoformat(), "min_deals": min_deals, "rows": rows,
-            "not_judged": [_line(line) for line in pages._plain(not_judged, line=lambda line: line, groups=groups)]}
+            "not_judged": [_line(line) for line in query.plain(not_judged, line=lambda line: line, groups=groups)]}
 
 
 # factor → the deals behind it (as the velocity page links them)
@@ -191,15 +191,15 @@ VELOCITY_FACTORS: dict[str, tuple[Measure, ...]] = {
 }
 
 
-def _velocity(request: Request, r: pages.Request) -> dict:
-    qualified = pages._qualified_position(r)
+def _velocity(request: Request, r: query.Request) -> dict:
+    qualified = query.qualified_position(r)
     with analytics.Session(analytics.load(), r.scope) as session:
         result, figures = analytics.velocity(session, request.user, r.by, r.period.start, r.period.end, qualified)
     rows = []
-    for figure in pages._plain(figures, line=lambda f: f.line):
+    for figure in query.plain(figures, line=lambda f: f.line):
         row = figure.value
-        now = pages._linker(r, figure.line, qualified_position=qualified)
-        before = pages._linker(r, figure.line, qualified_position=qualified, start=result.previous_start,
+        now = query.linker(r, figure.line, qualified_position=qualified)
+        before = query.linker(r, figure.line, qualified_position=qualified, start=result.previous_start,
                                end=result.start)
         rows.append({"line": _line(figure.line), "factors": {name: {
             "current": _num(getattr(row.current, name), now("", *measures)),
@@ -210,7 +210,7 @@ def _velocity(request: Request, r: pages.Request) -> dict:
         "rows": rows}
 
 
-def _pipeline(request: Request, r: pages.Request) -> dict:
+def _pipeline(request: Request, r: query.Request) -> dict:
     close_period = r.form.cleaned_data.get("close_period") or "month"
     months = r.period.months()
     with analytics.Session(analytics.load(), r.scope) as session:
@@ -218,8 +218,8 @@ def _pipeline(request: Request, r: pages.Request) -> dict:
         _monthly, by_month = (closes, figures) if close_period == "month" else \
             analytics.weighted_pipeline(session, request.user, r.by, "month")
     rows = []
-    for figure in pages._plain(figures, line=lambda f: f.line):
-        cell = pages._linker(r, figure.line, close_period=close_period)
+    for figure in query.plain(figures, line=lambda f: f.line):
+        cell = query.linker(r, figure.line, close_period=close_period)
         rows.append({
             "line": _line(figure.line),
             "cells": [{"close": _json(close), "weighted": _num(c.weighted, cell("", Measure.PIPELINE, closes=(close,))),
@@ -230,13 +230,13 @@ def _pipeline(request: Request, r: pages.Request) -> dict:
     plan = analytics.target_plan(r.period)
     remaining = analytics.remaining_targets(request.user, plan, r.period, r.today) if plan else {}
     typed = r.form.cleaned_data.get("target")
-    by_month = pages._plain(by_month, line=lambda f: f.line)
+    by_month = query.plain(by_month, line=lambda f: f.line)
     subject_kind = "company" if r.scope.everything else (
         "selection" if any(f.line.kind == "selection" for f in by_month) else "group")
     coverage = []
     for figure in by_month:
         line = figure.line
-        cell = pages._linker(r, line, close_period="month")
+        cell = query.linker(r, line, close_period="month")
         deals, unweighted, weighted = analytics.in_period(figure, months)
         target = analytics.target_of(line, request.user, r.scope, remaining)
         source = plan.name if target is not None else None
@@ -256,10 +256,10 @@ def _pipeline(request: Request, r: pages.Request) -> dict:
             "months": [m.isoformat() for m in months], "plan": plan.name if plan else None, "coverage": coverage}
 
 
-def _completeness(request: Request, r: pages.Request) -> dict:
-    customers = pages._customers(request.user, r)
+def _completeness(request: Request, r: query.Request) -> dict:
+    customers = query.customers_of(request.user, r)
     summary = completeness.summary(customers)
-    record_filter = pages._record_filter(r)
+    record_filter = query.record_filter(r)
     shares = []
     if r.by == "owner" or (r.by == "team" and role_of(request.user) == Role.REP):
         shares = completeness.by_owner(customers)
@@ -282,13 +282,13 @@ def _completeness(request: Request, r: pages.Request) -> dict:
                   for rec in completeness.worst(customers)]}
 
 
-def _quotes(request: Request, r: pages.Request) -> dict:
-    qs = pages._quotes(request.user, r)
+def _quotes(request: Request, r: query.Request) -> dict:
+    qs = query.quotes_of(request.user, r)
     overall = quote_services.quote_turnaround(qs)
     base = reverse("crm:analytics-quote-times")
-    query = [(k, v) for k, v in request.query_params.items() if k in pages.AnalyticsForm.COMMON]
-    if not any(k == "period" for k, _v in query) and not r.form.data.get("start"):
-        query.append(("period", r.period.code))
+    params = [(k, v) for k, v in request.query_params.items() if k in query.AnalyticsForm.COMMON]
+    if not any(k == "period" for k, _v in params) and not r.form.data.get("start"):
+        params.append(("period", r.period.code))
 
     def hours(delta):
         return _json(quote_services.hours(delta, Decimal("0.1")))
@@ -296,7 +296,7 @@ def _quotes(request: Request, r: pages.Request) -> dict:
     def row(line: dict, summary, by: str, group: str) -> dict:
         def cell(value, step=""):
             extra = [("qby", by), ("g", group)] + ([("step", step)] if step else [])
-            return {"value": value, "url": None if value is None else f"{base}?{urlencode(query + extra)}"}
+            return {"value": value, "url": None if value is None else f"{base}?{urlencode(params + extra)}"}
 
         return {"line": line, "quotes": cell(summary.quotes), "routed": cell(summary.routed, "approval"),
                 "hours_to_submit": cell(hours(summary.median_to_submit), "submit"),
@@ -310,7 +310,7 @@ def _quotes(request: Request, r: pages.Request) -> dict:
         rows = [row({"kind": "group", "by": "owner", "id": s.owner_id, "name": f"{s.owner_name} ({s.employee_no})"},
                     s, "owner", str(s.owner_id)) for s in overall.by_owner]
     elif r.by in ("team", "region"):
-        for g, label, sub in pages._quote_groups(r, qs):
+        for g, label, sub in query.quote_groups(r, qs):
             rows.append(row({"kind": "group", "by": r.by, "id": None if g == "none" else int(g), "name": str(label)},
                             quote_services.quote_turnaround(sub).overall, r.by, g))
     total = row({"kind": "selection" if not r.scope.everything else "company", "by": "all", "id": None,
@@ -343,10 +343,10 @@ CONTROLS = [
 ]
 
 
-def _controls(request: Request, options, default_period: str) -> pages.Request:
+def _controls(request: Request, options, default_period: str) -> query.Request:
     """The page's controls, read as the page reads them; a 400 naming each invalid one."""
-    r = pages._request(request, options=options, default_period=default_period)
-    if isinstance(r, pages.AnalyticsForm):
+    r = query.read_request(request, options=options, default_period=default_period)
+    if isinstance(r, query.AnalyticsForm):
         raise ValidationError({name: list(errors) for name, errors in r.errors.items()})
     return r
 
@@ -399,9 +399,9 @@ class SalesProcessDealsView(APIView):
             key = analytics.Key.parse(request.query_params)
         except ValueError:
             raise Http404("Not a figure.") from None
-        owner = pages._visible_or_404(visible_to(request.user, Salesperson), key.filters.get("owner"))
-        team = pages._visible_or_404(Team.objects.all(), key.filters.get("team"))
-        region = pages._visible_or_404(Region.objects.all(), key.filters.get("region"))
+        owner = query.visible_or_404(visible_to(request.user, Salesperson), key.filters.get("owner"))
+        team = query.visible_or_404(Team.objects.all(), key.filters.get("team"))
+        region = query.visible_or_404(Region.objects.all(), key.filters.get("region"))
         scope = analytics.Scope.of(request.user, owner=owner, team=team, region=region)
         with analytics.Session(analytics.load(), scope) as session:
             ids = analytics.deal_ids(session, key)
@@ -413,7 +413,7 @@ class SalesProcessDealsView(APIView):
             label = _("Company")
         deals = (access.visible_opportunities(request.user).filter(pk__in=ids).order_by("pk")
                  .values_list("pk", "name"))
-        return Response({"description": pages._describe(key, label), "count": len(ids),
+        return Response({"description": query.describe(key, label), "count": len(ids),
                          "results": [{"id": pk, "name": name} for pk, name in deals]})
 
 

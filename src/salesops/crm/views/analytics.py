@@ -7,48 +7,58 @@ deals the user may see that match the filter (``crm.analytics.Scope``), per grou
 the company's figure beside it as the benchmark; a drill-down into someone else's group or (unless the user
 sees every deal) into the benchmark is a 404.
 
-Every page reads the same controls (``AnalyticsForm``: dimension, period — a period code or a custom range —,
-owner/team/region filter, and the options of its figure); the numbers are ``Cell``s, their text formatted and
-their drill-down address built here, so the templates only place them.
+Every page reads the same controls (``crm.analytics_query.AnalyticsForm``: dimension, period — a period code or a
+custom range —, owner/team/region filter, and the options of its figure; the API reads them the same way); the
+numbers are ``Cell``s, their text formatted here and their drill-down address built by ``analytics_query.linker``,
+so the templates only place them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import conditional_escape, format_html
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy
 
 from salesops.core.roles import Role, role_of
-from salesops.crm import access, analytics, completeness
+from salesops.crm import access, analytics, analytics_query, completeness
 from salesops.crm import quotes as quote_services
-from salesops.crm.models import QuoteStatus, Stage
-from salesops.crm.selectors import people_in_team
+from salesops.crm.analytics_query import (
+    DASH,
+    TREND_MONTHS,
+    AnalyticsForm,
+    Cell,
+    Request,
+    customers_of,
+    describe,
+    linker,
+    plain,
+    qualified_position,
+    quote_groups,
+    quotes_of,
+    read_request,
+    record_filter,
+    require_sales,
+    slowest_groups,
+    subject_of,
+    visible_or_404,
+)
+from salesops.crm.models import QuoteStatus
 from salesops.engine import pipeline as engine
-from salesops.engine.periods import Period, PeriodKind, add_months
+from salesops.engine.periods import add_months
 from salesops.engine.pipeline import Measure
 from salesops.org.access import managed_team_ids, visible_to
-from salesops.org.models import Assignment, Company, Customer, Region, Salesperson, Team, active_on
-from salesops.targets.attainment import parse_period
+from salesops.org.models import Region, Salesperson, Team
 from salesops.web.lists import Column, list_page
-from salesops.web.templatetags.salesops import money_text, pct_text
-
-SALES_ROLES = (Role.ADMIN, Role.OPS, Role.MANAGER, Role.REP, Role.FINANCE)
-TREND_MONTHS = 12
+from salesops.web.templatetags.salesops import pct_text
 
 PAGES = [
     ("crm:analytics", gettext_lazy("Overview")),
@@ -62,137 +72,7 @@ PAGES = [
 ]
 
 
-def require_sales(user) -> None:
-    if role_of(user) not in SALES_ROLES:
-        raise PermissionDenied
-
-
 # -- the controls ---------------------------------------------------------------------------------------------
-class AnalyticsForm(forms.Form):
-    """Dimension, period, filter, and the options of each figure (a page shows the ones it reads)."""
-
-    by = forms.ChoiceField(label=gettext_lazy("Dimension"), required=False, choices=[
-        ("owner", gettext_lazy("Rep")), ("team", gettext_lazy("Team")), ("region", gettext_lazy("Region")),
-        ("company", gettext_lazy("Company"))])
-    period = forms.CharField(label=gettext_lazy("Period"), required=False, max_length=16,
-                             widget=forms.TextInput(attrs={"list": "analytics-periods", "size": 12,
-                                                           "class": "period-code"}))
-    start = forms.DateField(label=gettext_lazy("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    end = forms.DateField(label=gettext_lazy("To (inclusive)"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    owner = forms.ModelChoiceField(label=gettext_lazy("Owner"), queryset=Salesperson.objects.none(), required=False)
-    team = forms.ModelChoiceField(label=gettext_lazy("Team (with sub-teams)"), queryset=Team.objects.none(),
-                                  required=False)
-    region = forms.ModelChoiceField(label=gettext_lazy("Region (with sub-regions)"),
-                                    queryset=Region.objects.order_by("path"), required=False)
-    # options of single figures
-    as_of = forms.DateField(label=gettext_lazy("Cut (as of)"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    qualified = forms.ModelChoiceField(label=gettext_lazy("Qualified from stage"), queryset=Stage.objects.none(),
-                                       required=False)
-    min_deals = forms.IntegerField(label=gettext_lazy("Judge groups with at least … deals"), required=False,
-                                   min_value=1, max_value=100000)
-    close_period = forms.ChoiceField(label=gettext_lazy("Expected close by"), required=False, choices=[
-        ("month", gettext_lazy("Month")), ("quarter", gettext_lazy("Quarter")), ("year", gettext_lazy("Year"))])
-    target = forms.DecimalField(label=gettext_lazy("Remaining target (when no target plan has one)"),
-                                required=False, min_value=Decimal(0), max_digits=18, decimal_places=2)
-
-    COMMON = ("by", "period", "start", "end", "owner", "team", "region")
-
-    def __init__(self, *args, user, calendar, today: dt.date, options: Iterable[str] = (), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.calendar, self.today = calendar, today
-        for name in [n for n in self.fields if n not in self.COMMON and n not in options]:
-            del self.fields[name]
-        self.fields["owner"].queryset = visible_to(user, Salesperson).order_by("employee_no")
-        self.fields["owner"].label_from_instance = lambda p: f"{p.name} ({p.employee_no})"
-        teams = managed_team_ids(user) if role_of(user) == Role.MANAGER else None
-        self.fields["team"].queryset = (Team.objects.order_by("path") if teams is None
-                                        else Team.objects.filter(pk__in=teams).order_by("path"))
-        for name in ("team", "region"):
-            self.fields[name].label_from_instance = lambda n: "— " * n.depth + n.name
-        if "qualified" in self.fields:
-            self.fields["qualified"].queryset = Stage.objects.filter(is_won=False, is_lost=False).order_by(
-                "position", "pk")
-
-    def clean(self):
-        data = super().clean()
-        start, end, code = data.get("start"), data.get("end"), (data.get("period") or "").strip()
-        if start or end:
-            if not (start and end):
-                self.add_error("end" if start else "start", _("A custom range needs both dates."))
-            elif end < start:
-                self.add_error("end", _("The range ends before it starts."))
-            else:
-                data["range"] = Period(start, end + dt.timedelta(days=1), PeriodKind.MONTH,
-                                       f"{start.isoformat()} – {end.isoformat()}")
-        else:
-            try:
-                data["range"] = (parse_period(code, self.calendar, self.today) if code
-                                 else self.calendar.quarter(self.today))
-            except ValueError:
-                self.add_error("period", _("Not a period: use e.g. 2026-03, 2026-Q1, 2026-H1, FY2026 or YTD."))
-        data["by"] = data.get("by") or "owner"
-        return data
-
-    def period_codes(self) -> list[str]:
-        month = self.calendar.month(self.today)
-        quarter = self.calendar.quarter(self.today)
-        year = self.calendar.year(self.today)
-        return ([self.calendar.shift(month, -i).code for i in range(12)]
-                + [self.calendar.shift(quarter, -i).code for i in range(6)]
-                + [year.code, self.calendar.shift(year, -1).code, "YTD"])
-
-    def common_fields(self):
-        return [self[name] for name in self.COMMON]
-
-    def option_fields(self):
-        return [self[name] for name in self.fields if name not in self.COMMON]
-
-
-@dataclass
-class Request:
-    """What every page computes from: the validated controls, the scope and the company."""
-
-    form: AnalyticsForm
-    by: str
-    period: Period
-    scope: analytics.Scope
-    company: Company
-    today: dt.date
-    deals_base: str
-
-    def key(self, **fields) -> analytics.Key:
-        return analytics.Key(measures=(), by="company", start=self.period.start, end=self.period.end,
-                             filters=self.scope.filters()).with_(**fields)
-
-    def url(self, key: analytics.Key) -> str:
-        return f"{self.deals_base}?{urlencode(key.query())}"
-
-    def money(self, value) -> str:
-        return money_text(value, self.company)
-
-
-def _request(request, options: Iterable[str] = (), default_period: str = "") -> Request | AnalyticsForm:
-    """The page's controls read and checked; the form (with its errors) when they are not valid. Without a
-    dimension: by rep; without a period or a range: ``default_period`` (else the current quarter), whether or
-    not other controls are set, so ``?by=team`` covers the same period as the bare page."""
-    require_sales(request.user)
-    company = Company.current()
-    today = timezone.localdate()
-    data = request.GET.copy()
-    if not any(data.get(name, "").strip() for name in ("period", "start", "end")):
-        data["period"] = default_period or company.calendar.quarter(today).code
-    if not data.get("by"):
-        data["by"] = "owner"
-    form = AnalyticsForm(data, user=request.user, calendar=company.calendar, today=today, options=options)
-    if not form.is_valid():
-        return form
-    data = form.cleaned_data
-    scope = analytics.Scope.of(request.user, owner=data.get("owner"), team=data.get("team"),
-                               region=data.get("region"))
-    return Request(form, data["by"], data["range"], scope, company, today, reverse("crm:analytics-deals"))
 
 
 def _render(request, template: str, r: Request | AnalyticsForm, page: str, context: dict | None = None,
@@ -210,25 +90,6 @@ def _render(request, template: str, r: Request | AnalyticsForm, page: str, conte
 
 
 # -- cells: a number and where it leads --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Cell:
-    """A figure as shown: its text, and the address of what is behind it (None: no drill-down)."""
-
-    text: str
-    url: str | None = None
-    testid: str = ""
-
-    def __html__(self) -> SafeString:
-        if not self.url or self.text == DASH:  # nothing behind a missing figure
-            return conditional_escape(self.text)
-        testid = format_html(' data-testid="{}"', self.testid) if self.testid else ""
-        return format_html('<a href="{}"{}>{}</a>', self.url, testid, self.text)
-
-    def __str__(self) -> str:
-        return self.__html__()
-
-
-DASH = "—"
 
 
 def _days(value: Decimal | None) -> str:
@@ -264,18 +125,6 @@ def _change(change: engine.Change, kind: str, r: Request) -> str:
         "relative": _signed(change.relative, pct_text(change.relative, 1)), "difference": difference}
 
 
-def _linker(r: Request, line: analytics.Line, **base) -> Callable[..., Cell]:
-    """``cell(text, *measures, testid=..., **key fields)``: a Cell leading to the line's deals of ``measures``."""
-    key = r.key(by=line.by, group=line.group, **base)
-
-    def cell(text: str, *measures: Measure, testid: str = "", **fields) -> Cell:
-        if not line.drill or not measures:
-            return Cell(text)
-        return Cell(text, r.url(key.with_(measures=measures, **fields)), testid)
-
-    return cell
-
-
 def _testid(line: analytics.Line, name: str) -> str:
     return f"{name}-{line.kind}-{'none' if line.group is None else line.group}"
 
@@ -285,7 +134,7 @@ def _funnel_rows(r: Request, stages, figures: list[analytics.Figure]) -> list[di
     rows = []
     for figure in figures:
         line, row = figure.line, figure.value
-        cell = _linker(r, line)
+        cell = linker(r, line)
         steps = []
         for stage, reached, conversion in zip(stages, row.reached, row.conversion, strict=True):
             steps.append({
@@ -309,28 +158,11 @@ def _funnel_rows(r: Request, stages, figures: list[analytics.Figure]) -> list[di
 def _funnel_chart(r: Request, stages, figure: analytics.Figure | None, chart_id: str) -> dict | None:
     if figure is None or not stages:
         return None
-    row, cell = figure.value, _linker(r, figure.line)
+    row, cell = figure.value, linker(r, figure.line)
     items = [{"name": s.name, "value": n, "url": cell("", Measure.REACHED, stage=s.id).url}
              for s, n in zip(stages, row.reached, strict=True)]
     items.append({"name": _("Won"), "value": row.won, "url": cell("", Measure.WON).url})
     return {"id": chart_id, "kind": "funnel", "title": figure.line.label, "items": items}
-
-
-def _plain(rows: list, line=lambda row: row["line"], groups: int | None = None) -> list:
-    """``rows`` without the selection's when one group holds the whole selection (the two lines are equal: a
-    rep's own line, a manager's one team). ``groups``: how many groups the figure has, when not all have a row."""
-    if groups is None:
-        groups = sum(line(row).kind == "group" for row in rows)
-    return [row for row in rows if line(row).kind != "selection"] if groups == 1 else rows
-
-
-def _subject(figures: list[analytics.Figure]) -> analytics.Figure | None:
-    """The line the charts show: the selection, else the company."""
-    for kind in ("selection", "company"):
-        for figure in figures:
-            if figure.line.kind == kind:
-                return figure
-    return None
 
 
 def _velocity_rows(r: Request, result: engine.Velocity, figures: list[analytics.Figure],
@@ -338,8 +170,8 @@ def _velocity_rows(r: Request, result: engine.Velocity, figures: list[analytics.
     rows = []
     for figure in figures:
         line, row = figure.line, figure.value
-        now = _linker(r, line, qualified_position=qualified_position)
-        before = _linker(r, line, qualified_position=qualified_position, start=result.previous_start,
+        now = linker(r, line, qualified_position=qualified_position)
+        before = linker(r, line, qualified_position=qualified_position, start=result.previous_start,
                          end=result.start)
         rows.append({"line": line, "factors": [
             _factor(_("Open qualified deals"), _count(row.current.open_qualified),
@@ -374,10 +206,10 @@ def _factor(label, current: str, previous: str, change: engine.Change, kind: str
 def overview(request):
     """The headline figures per group: deals created, win rate, cycle, velocity, weighted pipeline; the funnel
     chart; record completeness and quote turnaround of the same scope."""
-    r = _request(request, options=("qualified",))
+    r = read_request(request, options=("qualified",))
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics.html", r, "crm:analytics")
-    qualified = _qualified_position(r)
+    qualified = qualified_position(r)
     with analytics.Session(analytics.load(), r.scope) as session:
         stages, funnel = analytics.funnel(session, request.user, r.by, r.period.start, r.period.end)
         result, speed = analytics.velocity(session, request.user, r.by, r.period.start, r.period.end, qualified)
@@ -396,45 +228,38 @@ def overview(request):
             speed_rows[line] = _velocity_rows(r, result, [analytics.Figure(line, analytics.empty_velocity(
                 line.group))], qualified)[0]
         rows.append({"line": line, "funnel": funnel_rows[line], "velocity": speed_rows[line],
-                     "weighted": _linker(r, line)(r.money(weighted.get(line, Decimal("0.00"))), Measure.PIPELINE,
+                     "weighted": linker(r, line)(r.money(weighted.get(line, Decimal("0.00"))), Measure.PIPELINE,
                                                   testid=_testid(line, "weighted"))})
-    turnaround = quote_services.quote_turnaround(_quotes(request.user, r))
-    chart = _funnel_chart(r, stages, _subject(funnel), "chart-funnel")
+    turnaround = quote_services.quote_turnaround(quotes_of(request.user, r))
+    chart = _funnel_chart(r, stages, subject_of(funnel), "chart-funnel")
     subject = next((row for row in rows if row["line"].kind == "selection"), rows[-1])
     query = f"?{request.GET.urlencode()}" if request.GET else ""
     return _render(request, "crm/analytics.html", r, "crm:analytics", {
         "completeness_url": reverse("crm:analytics-completeness") + query,
         "quotes_url": reverse("crm:analytics-quotes") + query,
-        "rows": _plain(rows), "subject": subject, "stages": stages, "records": completeness.summary(_customers(request.user, r)),
+        "rows": plain(rows), "subject": subject, "stages": stages, "records": completeness.summary(customers_of(request.user, r)),
         "turnaround": turnaround, "approval_wait": _hours_text(turnaround.overall.median_approval_wait),
         "to_send": _hours_text(turnaround.overall.median_to_send), "previous_start": result.previous_start,
     }, charts=[chart] if chart else [])
-
-
-def _qualified_position(r: Request) -> int | None:
-    stage = r.form.cleaned_data.get("qualified")
-    if stage is None and "qualified" not in r.form.data:
-        stage = Stage.objects.filter(code="qualified", is_won=False, is_lost=False).first()
-    return stage.position if stage else None
 
 
 @login_required
 def funnel_page(request):
     """Stage-to-stage conversion of the deals created in the period, per group; the funnel chart; conversion
     and win rate per creation month over the last twelve months."""
-    r = _request(request)
+    r = read_request(request)
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics_funnel.html", r, "crm:analytics-funnel")
     trend_start = add_months(r.period.end - dt.timedelta(days=1), -(TREND_MONTHS - 1))
     with analytics.Session(analytics.load(), r.scope) as session:
         stages, figures = analytics.funnel(session, request.user, r.by, r.period.start, r.period.end)
         _trend_by, cohorts = analytics.cohort_trend(session, trend_start, r.period.end)
-    charts = [c for c in [_funnel_chart(r, stages, _subject(figures), "chart-funnel")] if c]
-    subject = _subject(figures)
+    charts = [c for c in [_funnel_chart(r, stages, subject_of(figures), "chart-funnel")] if c]
+    subject = subject_of(figures)
     cohort_rows = []
     if subject is not None:
         line = subject.line
-        cell = _linker(r, line, start=trend_start, end=r.period.end)
+        cell = linker(r, line, start=trend_start, end=r.period.end)
         for row in cohorts:
             cohort_rows.append({
                 "cohort": row.cohort.strftime("%Y-%m"),
@@ -452,7 +277,7 @@ def funnel_page(request):
                             "data": [row.conversion[s.index] for row in cohorts]} for s in stages]
                 + [{"name": _("Win rate"), "data": [row.win_rate for row in cohorts]}]})
     return _render(request, "crm/analytics_funnel.html", r, "crm:analytics-funnel", {
-        "stages": stages, "rows": _plain(_funnel_rows(r, stages, figures)), "cohorts": cohort_rows,
+        "stages": stages, "rows": plain(_funnel_rows(r, stages, figures)), "cohorts": cohort_rows,
         "trend_start": trend_start, "trend_label": subject.line.label if subject else ""}, charts=charts)
 
 
@@ -460,7 +285,7 @@ def funnel_page(request):
 def dwell_page(request):
     """How long deals stay in each open stage (median and p75 of the stays that ended in the period), per group,
     with box plots."""
-    r = _request(request, options=("as_of",))
+    r = read_request(request, options=("as_of",))
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics_dwell.html", r, "crm:analytics-dwell")
     as_of = r.form.cleaned_data.get("as_of") or min(r.period.end - dt.timedelta(days=1), r.today)
@@ -469,7 +294,7 @@ def dwell_page(request):
     rows = []
     for figure in figures:
         line = figure.line
-        cell = _linker(r, line, as_of=as_of)
+        cell = linker(r, line, as_of=as_of)
         rows.append({"line": line, "stages": [{
             "stays": cell(_count(d.stays), Measure.DWELT, stage=d.stage.id,
                           testid=_testid(line, f"stays-{d.stage.code}")),
@@ -479,45 +304,24 @@ def dwell_page(request):
             "in_progress": cell(_count(d.in_progress), Measure.IN_STAGE, stage=d.stage.id,
                                 testid=_testid(line, f"in-stage-{d.stage.code}")),
         } for d in figure.value]})
-    figures = _plain(figures, line=lambda f: f.line)
-    rows = _plain(rows)
+    figures = plain(figures, line=lambda f: f.line)
+    rows = plain(rows)
     groups = [f for f in figures if f.line.kind == "group"]
-    slowest = _slowest(groups, next((f for f in figures if f.line.kind == "company"), None))
+    slowest = slowest_groups(groups, next((f for f in figures if f.line.kind == "company"), None))
     charted = [f for f in figures if f.line.kind != "group"] + slowest
     charts = [{"id": "chart-dwell", "kind": "boxplot", "x": [s.name for s in stages], "unit": _("days"),
                "series": [{"name": f.line.label, "data": [list(d.box) if d.stays else [] for d in f.value]}
                           for f in charted]}] if stages else []
     return _render(request, "crm/analytics_dwell.html", r, "crm:analytics-dwell", {
         "stages": stages, "rows": rows, "as_of": as_of, "charted_groups": [f.line.label for f in slowest],
-        "groups": len(groups), "min_stays": CHARTED_MIN_STAYS}, charts=charts)
-
-
-CHARTED_GROUPS = 5  # box plots of more groups than this side by side are unreadable
-CHARTED_MIN_STAYS = 3  # a median of fewer stays says little: one long stay is not a slow rep
-
-
-def _slowest(groups: list[analytics.Figure], company: analytics.Figure | None) -> list[analytics.Figure]:
-    """The groups the box plot draws beside the company: the :data:`CHARTED_GROUPS` whose median stay in some
-    stage (of at least :data:`CHARTED_MIN_STAYS` stays) is furthest above the company's median there, as a
-    multiple of it, slowest first — a rep slow in one stage shows even when other stages are long for everybody.
-    Groups without such a stage (or where the company's median is 0 days) are left out."""
-    benchmark = {d.stage.index: d.median for d in company.value} if company else {}
-
-    def score(figure: analytics.Figure) -> Decimal | None:
-        ratios = [d.median / benchmark[d.stage.index] for d in figure.value
-                  if d.stays >= CHARTED_MIN_STAYS and d.median is not None and benchmark.get(d.stage.index)]
-        return max(ratios, default=None)
-
-    scored = [(score(f), n, f) for n, f in enumerate(groups)]
-    ranked = sorted((item for item in scored if item[0] is not None), key=lambda item: (-item[0], item[1]))
-    return [f for _score, _n, f in ranked[:CHARTED_GROUPS]]
+        "groups": len(groups), "min_stays": analytics_query.CHARTED_MIN_STAYS}, charts=charts)
 
 
 @login_required
 def bottlenecks_page(request):
     """For each group (and the selection), the stage where it loses most against the company — the lowest
     conversion relative to the company's, with the revenue matching it would bring, and the longest dwell."""
-    r = _request(request, options=("as_of", "min_deals"), default_period="YTD")  # enough deals to judge
+    r = read_request(request, options=("as_of", "min_deals"), default_period="YTD")  # enough deals to judge
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics_bottlenecks.html", r, "crm:analytics-bottlenecks")
     as_of = r.form.cleaned_data.get("as_of") or min(r.period.end - dt.timedelta(days=1), r.today)
@@ -528,7 +332,7 @@ def bottlenecks_page(request):
     rows = []
     for figure in figures:
         line, b = figure.line, figure.value
-        cell = _linker(r, line, as_of=as_of)
+        cell = linker(r, line, as_of=as_of)
         row = {"line": line, "deals": cell(_count(b.deals), Measure.CREATED, testid=_testid(line, "deals")),
                "conversion": None, "dwell": None}
         if b.conversion is not None:
@@ -555,17 +359,17 @@ def bottlenecks_page(request):
         rows.append(row)
     groups = sum(row["line"].kind == "group" for row in rows) + sum(line.kind == "group" for line in not_judged)
     return _render(request, "crm/analytics_bottlenecks.html", r, "crm:analytics-bottlenecks", {
-        "rows": _plain(rows, groups=groups), "not_judged": _plain(not_judged, line=lambda line: line, groups=groups), "min_deals": min_deals, "as_of": as_of})
+        "rows": plain(rows, groups=groups), "not_judged": plain(not_judged, line=lambda line: line, groups=groups), "min_deals": min_deals, "as_of": as_of})
 
 
 @login_required
 def velocity_page(request):
     """Sales velocity per group against the period before, factor by factor, and its trend over the last twelve
     months."""
-    r = _request(request, options=("qualified",))
+    r = read_request(request, options=("qualified",))
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics_velocity.html", r, "crm:analytics-velocity")
-    qualified = _qualified_position(r)
+    qualified = qualified_position(r)
     last = dt.date(r.period.end.year, r.period.end.month, 1)
     last = last if last < r.period.end else add_months(last, -1)
     last = min(last, r.today.replace(day=1))  # no month still to come
@@ -573,11 +377,11 @@ def velocity_page(request):
     with analytics.Session(analytics.load(), r.scope) as session:
         result, figures = analytics.velocity(session, request.user, r.by, r.period.start, r.period.end, qualified)
         trend_lines, series = analytics.velocity_trend(session, request.user, r.by, months, qualified)
-    trend_lines = _plain(trend_lines, line=lambda line: line)
+    trend_lines = plain(trend_lines, line=lambda line: line)
     chart = {"id": "chart-velocity", "kind": "lines", "money": True, "x": [m.strftime("%Y-%m") for m in months],
              "series": [{"name": line.label, "data": series.get((line.kind, line.group), [])} for line in trend_lines]}
     return _render(request, "crm/analytics_velocity.html", r, "crm:analytics-velocity", {
-        "rows": _plain(_velocity_rows(r, result, figures, qualified)), "previous_start": result.previous_start,
+        "rows": plain(_velocity_rows(r, result, figures, qualified)), "previous_start": result.previous_start,
         "previous_end": result.start - dt.timedelta(days=1), "qualified": qualified}, charts=[chart])
 
 
@@ -585,7 +389,7 @@ def velocity_page(request):
 def pipeline_page(request):
     """The weighted pipeline (amount × stage probability over the open deals) per group and expected-close
     period, and its coverage of the period's remaining target."""
-    r = _request(request, options=("close_period", "target"))
+    r = read_request(request, options=("close_period", "target"))
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics_pipeline.html", r, "crm:analytics-pipeline")
     close_period = r.form.cleaned_data.get("close_period") or "month"
@@ -596,7 +400,7 @@ def pipeline_page(request):
             analytics.weighted_pipeline(session, request.user, r.by, "month")
     rows = []
     for figure in figures:
-        cell = _linker(r, figure.line, close_period=close_period)
+        cell = linker(r, figure.line, close_period=close_period)
         cells = []
         for close in closes:
             c = figure.cells.get(close)
@@ -610,14 +414,14 @@ def pipeline_page(request):
     plan = analytics.target_plan(r.period)
     remaining = analytics.remaining_targets(request.user, plan, r.period, r.today) if plan else {}
     typed = r.form.cleaned_data.get("target")
-    by_month = _plain(by_month, line=lambda f: f.line)
+    by_month = plain(by_month, line=lambda f: f.line)
     # the line a typed target is for: the selection's (the one group's when it holds the whole selection)
     subject_kind = "company" if r.scope.everything else (
         "selection" if any(f.line.kind == "selection" for f in by_month) else "group")
     coverage = []
     for figure in by_month:
         line = figure.line
-        cell = _linker(r, line, close_period="month")
+        cell = linker(r, line, close_period="month")
         deals, unweighted, weighted = analytics.in_period(figure, months)
         target = analytics.target_of(line, request.user, r.scope, remaining)
         source = plan.name if target is not None else ""
@@ -638,7 +442,7 @@ def pipeline_page(request):
             "testid": _testid(line, "coverage")})
     labels = {None: _("No date")}
     return _render(request, "crm/analytics_pipeline.html", r, "crm:analytics-pipeline", {
-        "closes": [labels.get(c) or _close_label(c, close_period) for c in closes], "rows": _plain(rows),
+        "closes": [labels.get(c) or _close_label(c, close_period) for c in closes], "rows": plain(rows),
         "coverage": coverage, "plan": plan, "months": months})
 
 
@@ -658,13 +462,13 @@ def _times(value: Decimal | None) -> str:
 def completeness_page(request):
     """Customer-record completeness of the scope: which required fields are missing, the share of complete
     records per rep, team or region, and the worst records (``crm.completeness``)."""
-    r = _request(request)
+    r = read_request(request)
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics_completeness.html", r, "crm:analytics-completeness")
-    customers = _customers(request.user, r)
+    customers = customers_of(request.user, r)
     summary = completeness.summary(customers)
     missing = [{"label": req.label, "count": Cell(_count(summary.missing[req.code]),
-                                                  completeness.records_url(missing=req.code, **_record_filter(r)),
+                                                  completeness.records_url(missing=req.code, **record_filter(r)),
                                                   f"missing-{req.code}")}
                for req in completeness.REQUIRED]
     shares = []
@@ -682,44 +486,10 @@ def completeness_page(request):
                    "incomplete": Cell(_count(s.incomplete), s.url, f"incomplete-{s.key or 'none'}")} for s in shares]
     return _render(request, "crm/analytics_completeness.html", r, "crm:analytics-completeness", {
         "summary": summary, "pct": pct_text(summary.share, 1), "missing": missing, "shares": share_rows,
-        "incomplete": Cell(_count(summary.incomplete), completeness.records_url(**_record_filter(r)),
+        "incomplete": Cell(_count(summary.incomplete), completeness.records_url(**record_filter(r)),
                            "incomplete-all"),
         "worst": [{"customer": rec.customer, "missing": completeness.labels(rec.missing)}
                   for rec in completeness.worst(customers)]})
-
-
-def _record_filter(r: Request) -> dict:
-    return {k: v for k, v in (("owner", r.scope.owner), ("team", r.scope.team and r.scope.team.pk),
-                              ("region", r.scope.region and r.scope.region.pk)) if v}
-
-
-def _customers(user, r: Request):
-    """The customer records of the scope: those the user may see, of the owner, of the people in the team's
-    subtree today, in the region's subtree."""
-    customers = visible_to(user, Customer)
-    if r.scope.owner:
-        customers = customers.filter(owner_id=r.scope.owner)
-    if r.scope.team is not None:
-        customers = customers.filter(owner_id__in=people_in_team(r.scope.team, r.today))
-    if r.scope.region is not None:
-        customers = customers.filter(region__path__startswith=r.scope.region.path)
-    return customers
-
-
-def _quotes(user, r: Request, period: Period | None = None):
-    """The quotes of the scope created in the period (local days)."""
-    period = period or r.period
-    zone = timezone.get_current_timezone()
-    qs = access.visible_quotes(user).filter(
-        created_at__gte=dt.datetime.combine(period.start, dt.time(), tzinfo=zone),
-        created_at__lt=dt.datetime.combine(period.end, dt.time(), tzinfo=zone))
-    if r.scope.owner:
-        qs = qs.filter(owner_id=r.scope.owner)
-    if r.scope.team is not None:
-        qs = qs.filter(owner_id__in=people_in_team(r.scope.team, r.today))
-    if r.scope.region is not None:
-        qs = qs.filter(customer__region__path__startswith=r.scope.region.path)
-    return qs
 
 
 def _hours_text(delta: dt.timedelta | None) -> str:
@@ -738,33 +508,11 @@ QUOTE_STEPS: dict[str, Callable[[quote_services.QuoteTimes], bool]] = {
 }
 
 
-def _quote_groups(r: Request, qs) -> list[tuple[str, str, object]]:
-    """(group token, label, queryset) per group of the dimension: the owner, the owner's team today, the
-    customer's region; the company dimension has none."""
-    if r.by == "team":
-        teams = dict(Assignment.objects.filter(active_on(r.today), salesperson_id__in=qs.values("owner_id"))
-                     .values_list("salesperson_id", "team_id"))
-        labels = analytics.group_labels("team", set(teams.values()))
-        out = [(str(t), labels[t], qs.filter(owner_id__in=[p for p, team in teams.items() if team == t]))
-               for t in sorted(set(teams.values()), key=lambda t: labels[t])]
-        stray = qs.exclude(owner_id__in=list(teams))
-        if stray.exists():
-            out.append(("none", str(_("No team")), stray))
-        return out
-    if r.by == "region":
-        regions = set(qs.values_list("customer__region_id", flat=True).distinct())
-        labels = analytics.group_labels("region", regions)
-        return [("none" if g is None else str(g), labels[g],
-                 qs.filter(customer__region_id=g) if g is not None else qs.filter(customer__region__isnull=True))
-                for g in sorted(regions, key=lambda g: (g is None, labels[g]))]
-    return []
-
-
 def _group_quotes(r: Request, qs, by: str, group: str):
     if by == "owner":
         return qs.filter(owner_id=int(group))
     if by == "team":
-        for token, _label, sub in _quote_groups(r, qs):
+        for token, _label, sub in quote_groups(r, qs):
             if token == group:
                 return sub
         return qs.none()
@@ -777,10 +525,10 @@ def _group_quotes(r: Request, qs, by: str, group: str):
 def quotes_page(request):
     """Quote turnaround of the quotes created in the period (``crm.quotes.quote_turnaround``): created →
     submitted, the manager's approval wait, created → sent, sent → answered — medians overall and per group."""
-    r = _request(request)
+    r = read_request(request)
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics_quotes.html", r, "crm:analytics-quotes")
-    qs = _quotes(request.user, r)
+    qs = quotes_of(request.user, r)
     overall = quote_services.quote_turnaround(qs)
     base = reverse("crm:analytics-quote-times")
     query = [(k, v) for k, v in request.GET.items() if k in AnalyticsForm.COMMON]
@@ -805,7 +553,7 @@ def quotes_page(request):
         rows = [row(f"{s.owner_name} ({s.employee_no})", s, "owner", str(s.owner_id), f"quotes-{s.owner_id}")
                 for s in overall.by_owner]
     elif r.by in ("team", "region"):
-        for token, label, sub in _quote_groups(r, qs):
+        for token, label, sub in quote_groups(r, qs):
             rows.append(row(label, quote_services.quote_turnaround(sub).overall, r.by, token, f"quotes-{token}"))
     total = row(_("All quotes of the selection") if not r.scope.everything else _("All quotes"), overall.overall,
                 "all", "", "quotes-all")
@@ -815,13 +563,13 @@ def quotes_page(request):
 @login_required
 def quote_times(request):
     """The quotes behind a turnaround figure, each with its times, linking to the quote."""
-    r = _request(request)
+    r = read_request(request)
     if isinstance(r, AnalyticsForm):
         return _render(request, "crm/analytics_quote_times.html", r, "crm:analytics-quotes")
     by, group, step = request.GET.get("qby", "all"), request.GET.get("g", ""), request.GET.get("step", "")
     if by not in ("owner", "team", "region", "all") or (step and step not in QUOTE_STEPS):
         raise Http404("No such figure.")
-    qs = _quotes(request.user, r)
+    qs = quotes_of(request.user, r)
     try:
         qs = _group_quotes(r, qs, by, group)
     except ValueError:
@@ -843,33 +591,6 @@ def quote_times(request):
 
 
 # -- the drill-down --------------------------------------------------------------------------------------------
-MEASURE_LABELS = {
-    Measure.CREATED: gettext_lazy("created in the range"), Measure.REACHED: gettext_lazy("reached %(stage)s"),
-    Measure.CONVERTED: gettext_lazy("moved on from %(stage)s"), Measure.WON: gettext_lazy("won"),
-    Measure.LOST: gettext_lazy("lost"), Measure.OPEN: gettext_lazy("still open"),
-    Measure.CYCLE: gettext_lazy("won (cycle length)"), Measure.DWELT: gettext_lazy("stays in %(stage)s that ended"),
-    Measure.IN_STAGE: gettext_lazy("still in %(stage)s at the cut"),
-    Measure.OPEN_QUALIFIED: gettext_lazy("open and qualified at the period's end"),
-    Measure.CLOSED_WON: gettext_lazy("won in the period"), Measure.CLOSED_LOST: gettext_lazy("lost in the period"),
-    Measure.PIPELINE: gettext_lazy("open now (weighted pipeline)"),
-}
-
-
-def _describe(key: analytics.Key, line_label: str) -> str:
-    stage = Stage.objects.filter(pk=key.stage).values_list("name", flat=True).first() if key.stage else ""
-    measures = _(" or ").join(str(MEASURE_LABELS[m]) % {"stage": stage} for m in key.measures)
-    parts = [line_label, measures]
-    if Measure.PIPELINE not in key.measures and key.start and key.end:
-        parts.append(_("%(start)s to %(end)s") % {"start": key.start.isoformat(),
-                                                  "end": (key.end - dt.timedelta(days=1)).isoformat()})
-    if key.cohort:
-        parts.append(_("created in %(month)s") % {"month": key.cohort.strftime("%Y-%m")})
-    if key.closes:
-        parts.append(_("expected to close in %(periods)s") % {"periods": pgettext("list separator", ", ").join(
-            c.isoformat()[:7] if c else str(_("no date")) for c in key.closes)})
-    if key.as_of:
-        parts.append(_("as of %(day)s") % {"day": key.as_of.isoformat()})
-    return " · ".join(parts)
 
 
 @login_required
@@ -881,9 +602,9 @@ def deals(request):
         key = analytics.Key.parse(request.GET)
     except ValueError:
         raise Http404("Not a figure.") from None
-    owner = _visible_or_404(visible_to(request.user, Salesperson), key.filters.get("owner"))
-    team = _visible_or_404(Team.objects.all(), key.filters.get("team"))
-    region = _visible_or_404(Region.objects.all(), key.filters.get("region"))
+    owner = visible_or_404(visible_to(request.user, Salesperson), key.filters.get("owner"))
+    team = visible_or_404(Team.objects.all(), key.filters.get("team"))
+    region = visible_or_404(Region.objects.all(), key.filters.get("region"))
     scope = analytics.Scope.of(request.user, owner=owner, team=team, region=region)
     with analytics.Session(analytics.load(), scope) as session:
         ids = analytics.deal_ids(session, key)
@@ -908,7 +629,7 @@ def deals(request):
         Column("expected_close", gettext_lazy("Expected close date"), lambda o: o.expected_close,
                sort="expected_close", kind="date"),
     ]
-    description = _describe(key, label)
+    description = describe(key, label)
     response = list_page(request, title=_("Deals behind the figure"), queryset=qs, columns=columns,
                          default_sort="created_on", filename="deals", intro=description)
     if isinstance(response, TemplateResponse) and response.template_name == "web/list.html":
@@ -922,15 +643,6 @@ def _safe_back(request) -> str:
     target = request.META.get("HTTP_REFERER", "")
     ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
     return target if target and ok else ""
-
-
-def _visible_or_404(qs, pk):
-    if not pk:
-        return None
-    try:
-        return qs.get(pk=pk)
-    except (qs.model.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such filter.") from None
 
 
 urlpatterns = [
