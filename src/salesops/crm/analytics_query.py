@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from salesops.core.roles import Role, role_of
-from salesops.crm import access, analytics
+from salesops.crm import access, analytics, completeness
 from salesops.crm.models import Stage
 from salesops.crm.selectors import people_in_team
 from salesops.engine.periods import Period, PeriodKind
@@ -344,3 +344,17 @@ def visible_or_404(qs, pk):
         return qs.get(pk=pk)
     except (qs.model.DoesNotExist, ValueError, TypeError):
         raise Http404("No such filter.") from None
+
+
+def completeness_shares(user, r: Request, customers) -> list:
+    """The completeness rows of the dimension: per owner (a rep's "team" is his own line), per team the user heads
+    (everyone's for those who see everything), per region."""
+    if r.by == "owner" or (r.by == "team" and role_of(user) == Role.REP):
+        return completeness.by_owner(customers)
+    if r.by == "team":
+        shares = completeness.by_team(customers, r.today)
+        allowed = None if r.scope.sees_everything else managed_team_ids(user)
+        return shares if allowed is None else [s for s in shares if s.key in allowed]
+    if r.by == "region":
+        return completeness.by_region(customers)
+    return []

@@ -35,7 +35,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from salesops.core.roles import Role, role_of
 from salesops.crm import access, analytics, completeness, customer360, recommendations
 from salesops.crm import analytics_query as query
 from salesops.crm import quotes as quote_services
@@ -44,7 +43,7 @@ from salesops.crm.views.customers import RECOMMENDATIONS
 from salesops.engine import pipeline as engine
 from salesops.engine.periods import add_months
 from salesops.engine.pipeline import Measure
-from salesops.org.access import access_customer_by_id, managed_team_ids, visible_to
+from salesops.org.access import access_customer_by_id, visible_to
 from salesops.org.models import Customer, Region, Salesperson, Team
 
 # -- layout ---------------------------------------------------------------------------------------------------
@@ -260,16 +259,7 @@ def _completeness(request: Request, r: query.Request) -> dict:
     customers = query.customers_of(request.user, r)
     summary = completeness.summary(customers)
     record_filter = query.record_filter(r)
-    shares = []
-    if r.by == "owner" or (r.by == "team" and role_of(request.user) == Role.REP):
-        shares = completeness.by_owner(customers)
-    elif r.by == "team":
-        shares = completeness.by_team(customers, r.today)
-        allowed = None if r.scope.sees_everything else managed_team_ids(request.user)
-        if allowed is not None:
-            shares = [s for s in shares if s.key in allowed]
-    elif r.by == "region":
-        shares = completeness.by_region(customers)
+    shares = query.completeness_shares(request.user, r, customers)
     return {
         "customers": summary.customers, "complete": summary.complete, "share": _json(summary.share),
         "incomplete": {"value": summary.incomplete, "url": completeness.records_url(**record_filter)},

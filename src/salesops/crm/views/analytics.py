@@ -28,7 +28,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from salesops.core.roles import Role, role_of
 from salesops.crm import access, analytics, analytics_query, completeness
 from salesops.crm import quotes as quote_services
 from salesops.crm.analytics_query import (
@@ -37,6 +36,7 @@ from salesops.crm.analytics_query import (
     AnalyticsForm,
     Cell,
     Request,
+    completeness_shares,
     customers_of,
     describe,
     linker,
@@ -55,7 +55,7 @@ from salesops.crm.models import QuoteStatus
 from salesops.engine import pipeline as engine
 from salesops.engine.periods import add_months
 from salesops.engine.pipeline import Measure
-from salesops.org.access import managed_team_ids, visible_to
+from salesops.org.access import visible_to
 from salesops.org.models import Region, Salesperson, Team
 from salesops.web.lists import Column, list_page
 from salesops.web.templatetags.salesops import pct_text
@@ -471,16 +471,7 @@ def completeness_page(request):
                                                   completeness.records_url(missing=req.code, **record_filter(r)),
                                                   f"missing-{req.code}")}
                for req in completeness.REQUIRED]
-    shares = []
-    if r.by == "owner" or (r.by == "team" and role_of(request.user) == Role.REP):
-        shares = completeness.by_owner(customers)
-    elif r.by == "team":
-        shares = completeness.by_team(customers, r.today)
-        allowed = None if r.scope.sees_everything else managed_team_ids(request.user)
-        if allowed is not None:
-            shares = [s for s in shares if s.key in allowed]
-    elif r.by == "region":
-        shares = completeness.by_region(customers)
+    shares = completeness_shares(request.user, r, customers)
     share_rows = [{"share": s, "name": s.name, "depth": s.depth, "customers": _count(s.customers),
                    "complete": _count(s.complete), "pct": pct_text(s.share, 1),
                    "incomplete": Cell(_count(s.incomplete), s.url, f"incomplete-{s.key or 'none'}")} for s in shares]
