@@ -13,6 +13,7 @@ not see. ``can_change`` answers whether a visible record may also be changed by 
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -22,6 +23,7 @@ from salesops.org.access import own_salesperson, visible_salesperson_ids, visibl
 from salesops.org.models import Customer
 
 WRITERS = (Role.ADMIN, Role.OPS, Role.MANAGER, Role.REP)
+READERS = (*WRITERS, Role.FINANCE)  # everyone with sales data
 
 
 def _by_owner(user, model) -> QuerySet:
@@ -70,6 +72,12 @@ def access_quote_by_id(user, pk) -> Quote:
 
 def access_contact_by_id(user, pk) -> Contact:
     return _get(visible_contacts(user), pk)
+
+
+def require_sales(user) -> None:
+    """Pages and endpoints of the sales process are for the people with sales data (HR: 403)."""
+    if role_of(user) not in READERS:
+        raise PermissionDenied
 
 
 def can_change(user, owner_id: int | None) -> bool:

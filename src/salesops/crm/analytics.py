@@ -41,7 +41,7 @@ from django.utils.translation import gettext as _
 from salesops.core.roles import Role, role_of
 from salesops.crm.models import Opportunity, Stage, StageChange
 from salesops.engine import pipeline as engine
-from salesops.engine.periods import Period
+from salesops.engine.periods import Period, add_months
 from salesops.engine.pipeline import Dimension, Measure
 from salesops.org.access import managed_team_ids, own_salesperson, visible_salesperson_ids
 from salesops.org.models import Assignment, Region, Salesperson, Team
@@ -215,10 +215,6 @@ class Session:
         if self._selection is not None:
             self._selection.close()
 
-    @property
-    def stages(self) -> tuple[engine.Stage, ...]:
-        return self.groups.stages
-
     def present(self, by: str) -> set[int | None]:
         """The groups of the dimension that hold a deal of the scope (None: no team or region)."""
         if by not in self._present:
@@ -231,10 +227,7 @@ class Session:
         """Which engine session and dimension a drill-down's ``by`` reads."""
         if by == "scope":
             return (self.selection or self.groups), (Dimension.OWNER if self.selection else Dimension.COMPANY)
-        return self.groups, Dimension(_DIMENSION[by])
-
-
-_DIMENSION = {"company": "company", "owner": "owner", "team": "team", "region": "region"}
+        return self.groups, Dimension(by)
 
 
 # -- lines: what a page shows, one per group, the selection and the company ----------------------------------------
@@ -248,12 +241,6 @@ class Line:
     group: int | None
     label: str
     drill: bool = True
-
-    def key(self) -> dict[str, str]:
-        key = {"by": self.by}
-        if self.by in ("owner", "team", "region"):
-            key["g"] = "none" if self.group is None else str(self.group)
-        return key
 
 
 def group_labels(by: str, ids: Iterable[int | None]) -> dict[int | None, str]:
@@ -338,14 +325,13 @@ def funnel(session: Session, user, by: str, start: dt.date, end: dt.date
             session, user, by, groups, selection, company.totals().get(None))]
 
 
-def cohort_trend(session: Session, start: dt.date, end: dt.date) -> tuple[str, list[engine.FunnelRow]]:
-    """The selection's funnel (the company's when the scope is the company) per creation month of [start, end):
-    ``("scope" | "company", rows)``."""
+def cohort_trend(session: Session, start: dt.date, end: dt.date) -> list[engine.FunnelRow]:
+    """The selection's funnel (the company's when the scope is the company) per creation month of [start, end)."""
     if session.selection is not None:
         result = session.selection.funnel(by=Dimension.OWNER, start=start, end=end)
-        return "scope", [r for r in result.rows if r.group == SCOPE and r.cohort is not None]
+        return [r for r in result.rows if r.group == SCOPE and r.cohort is not None]
     result = session.groups.funnel(start=start, end=end)
-    return "company", [r for r in result.rows if r.cohort is not None]
+    return [r for r in result.rows if r.cohort is not None]
 
 
 def dwell(session: Session, user, by: str, start: dt.date, end: dt.date, as_of: dt.date
@@ -435,7 +421,7 @@ def velocity_trend(session: Session, user, by: str, months: list[dt.date], quali
     for i in range(len(months) - 1, -1, -2):
         month = months[i]
         before = months[i - 1] if i > 0 else None
-        options = {"start": month, "end": _next_month(month), "previous_start": before or _previous_month(month),
+        options = {"start": month, "end": add_months(month, 1), "previous_start": before or add_months(month, -1),
                    "qualified_position": qualified_position}
         pairs = []
         if session.selection is not None:
@@ -456,14 +442,6 @@ def velocity_trend(session: Session, user, by: str, months: list[dt.date], quali
     ordered = [*groups, *(line for line in shown if line.kind != "group")]
     return ordered, {(line.kind, line.group): [series[(line.kind, line.group)].get(m) for m in months]
                      for line in ordered}
-
-
-def _previous_month(day: dt.date) -> dt.date:
-    return dt.date(day.year - (day.month == 1), (day.month - 2) % 12 + 1, 1)
-
-
-def _next_month(day: dt.date) -> dt.date:
-    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -34,15 +33,8 @@ from salesops.org.models import Assignment, Company, Customer, Region, Salespers
 from salesops.targets.attainment import parse_period
 from salesops.web.templatetags.salesops import money_text
 
-SALES_ROLES = (Role.ADMIN, Role.OPS, Role.MANAGER, Role.REP, Role.FINANCE)
-
-
 TREND_MONTHS = 12
 
-
-def require_sales(user) -> None:
-    if role_of(user) not in SALES_ROLES:
-        raise PermissionDenied
 
 
 class AnalyticsForm(forms.Form):
@@ -155,7 +147,7 @@ def read_request(request, options: Iterable[str] = (), default_period: str = "")
     """The page's controls read and checked; the form (with its errors) when they are not valid. Without a
     dimension: by rep; without a period or a range: ``default_period`` (else the current quarter), whether or
     not other controls are set, so ``?by=team`` covers the same period as the bare page."""
-    require_sales(request.user)
+    access.require_sales(request.user)
     company = Company.current()
     today = timezone.localdate()
     data = request.GET.copy()

@@ -77,8 +77,6 @@ from salesops.org.api import (
     service_errors as org_service_errors,
 )
 
-READERS = (*access.WRITERS, Role.FINANCE)
-
 # -- errors and parameters --------------------------------------------------------------------------------
 
 
@@ -145,7 +143,7 @@ class SalesDataAccess(BasePermission):
     def has_permission(self, request, view) -> bool:
         role = role_of(request.user)
         if request.method in SAFE_METHODS:
-            return role in READERS
+            return role in access.READERS
         if role == Role.FINANCE:
             self.message = _("Your role may read these records but not change them.")
         return role in access.WRITERS
@@ -158,7 +156,7 @@ class StageAccess(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS:
-            return role_of(request.user) in READERS
+            return role_of(request.user) in access.READERS
         return access.can_configure_stages(request.user)
 
 
@@ -167,12 +165,10 @@ class StageAccess(BasePermission):
 
 class CrmViewSet(VisibleServiceMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                  mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """Reads through ``visible()`` (a ``crm.access.visible_*``), writes through the ``service_*`` hooks."""
+    """Reads through the subclass's ``visible()`` (a ``crm.access.visible_*`` queryset), writes through the
+    ``service_*`` hooks."""
 
     permission_classes = [IsAuthenticated, SalesDataAccess]
-
-    def visible(self) -> QuerySet:
-        raise NotImplementedError
 
     def get_queryset(self) -> QuerySet:
         qs = self.visible()

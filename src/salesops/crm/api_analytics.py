@@ -94,7 +94,7 @@ def _funnel(request: Request, r: query.Request) -> dict:
     trend_start = add_months(r.period.end - dt.timedelta(days=1), -(query.TREND_MONTHS - 1))
     with analytics.Session(analytics.load(), r.scope) as session:
         stages, figures = analytics.funnel(session, request.user, r.by, r.period.start, r.period.end)
-        _trend_by, cohorts = analytics.cohort_trend(session, trend_start, r.period.end)
+        cohorts = analytics.cohort_trend(session, trend_start, r.period.end)
     rows = []
     for figure in query.plain(figures, line=lambda f: f.line):
         row, cell = figure.value, query.linker(r, figure.line)

@@ -200,9 +200,10 @@ def price_lines(lines: Iterable, *, policy: str | None = None) -> list[PricedLin
     return priced
 
 
-def totals(lines: Iterable) -> Totals:
-    """Totals of priced lines or stored ``QuoteLine``s (gross amounts rounded by the company's policy)."""
-    policy = Company.current().rounding_policy
+def totals(lines: Iterable, *, policy: str | None = None) -> Totals:
+    """Totals of priced lines or stored ``QuoteLine``s (gross amounts rounded by ``policy``, the company's when
+    not given: a list of quotes passes it once)."""
+    policy = policy or Company.current().rounding_policy
     gross = net = ZERO
     for line in lines:
         net += line.net_amount

@@ -32,7 +32,7 @@ from salesops.crm.models import (
     StageChange,
 )
 from salesops.org.access import visible_to
-from salesops.org.models import Customer, Product, Salesperson
+from salesops.org.models import Company, Customer, Product, Salesperson
 
 # Related models whose choices depend on who is asking, and where the visible ones come from.
 _SCOPES = {
@@ -320,7 +320,9 @@ class QuoteSerializer(CreateOnlyMixin, VisibleRelatedMixin, serializers.ModelSer
 
     @extend_schema_field(TotalsSerializer)
     def get_totals(self, quote: Quote) -> dict:
-        return TotalsSerializer(quotes.totals(quote.lines.all())).data
+        if "rounding_policy" not in self.context:  # read once per response, not once per quote of a list
+            self.context["rounding_policy"] = Company.current().rounding_policy
+        return TotalsSerializer(quotes.totals(quote.lines.all(), policy=self.context["rounding_policy"])).data
 
     def get_actions(self, quote: Quote) -> list[str]:
         request = self.context.get("request")

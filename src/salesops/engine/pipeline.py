@@ -67,6 +67,7 @@ import duckdb
 import pyarrow as pa
 
 from salesops.engine.messages import gettext_noop
+from salesops.engine.periods import add_months
 
 CONVERSION_GAP = gettext_noop(
     "{stage}: {conversion} of deals move on, against {benchmark} company-wide; matching it would bring about "
@@ -963,9 +964,7 @@ def _group_key(group: int | None) -> tuple[bool, int]:
 
 def _previous_start(start: dt.date, end: dt.date) -> dt.date:
     if start.day == 1 and end.day == 1:
-        months = (end.year - start.year) * 12 + end.month - start.month
-        index = start.year * 12 + start.month - 1 - months
-        return dt.date(index // 12, index % 12 + 1, 1)
+        return add_months(start, -((end.year - start.year) * 12 + end.month - start.month))
     return start - (end - start)
 
 

@@ -56,7 +56,7 @@ def _read(con: duckdb.DuckDBPyConnection, lines: Path, customers: Path) -> tuple
         "SELECT _row, 'product', product, 'empty' FROM raw_lines WHERE coalesce(product, '') = ''",
         "SELECT _row, 'date', date, 'not a date (YYYY-MM-DD)' FROM raw_lines "
         "WHERE try_strptime(date, '%Y-%m-%d') IS NULL",
-        f"SELECT _row, '{measure}', {m}, 'not a number' FROM raw_lines WHERE try_cast({m} AS DOUBLE) IS NULL",
+        f"SELECT _row, '{measure}', {m}, 'not a number' FROM raw_lines WHERE try_cast({m} AS DECIMAL(18,4)) IS NULL",
         f"SELECT _row, 'customer', customer, 'no such customer in {cname.replace(chr(39), chr(39) * 2)}' "
         "FROM raw_lines WHERE coalesce(customer, '') <> '' "
         "AND customer NOT IN (SELECT customer FROM raw_customers WHERE customer IS NOT NULL)",
@@ -75,7 +75,7 @@ def _read(con: duckdb.DuckDBPyConnection, lines: Path, customers: Path) -> tuple
                                                     if len(problems) > MAX_LISTED else []))
     order_lines = con.sql(f"""
         SELECT customer, product, try_strptime(date, '%Y-%m-%d')::DATE AS date,
-               CAST({m} AS DOUBLE) AS {_quote(measure or 'quantity')}
+               CAST({m} AS DECIMAL(18,4)) AS {_quote(measure or 'quantity')}
         FROM raw_lines ORDER BY _row""").to_arrow_table()
     customer_table = con.sql("SELECT customer, segment FROM raw_customers ORDER BY _row").to_arrow_table()
     return order_lines, customer_table

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from salesops.core.roles import role_of
 from salesops.crm import access, selectors, services
 from salesops.crm.forms import ActivityDoneForm, ActivityFilter, ActivityForm, add_service_errors
-from salesops.crm.views.pipeline import require_sales, require_writer
+from salesops.crm.views.pipeline import require_writer
 from salesops.org.access import own_salesperson
 from salesops.web.lists import Column, list_page
 
@@ -40,7 +40,7 @@ def _status(activity, now) -> str:
 
 @login_required
 def activities(request):
-    require_sales(request.user)
+    access.require_sales(request.user)
     now = timezone.now()
     done_link = lambda a: reverse("crm:activity-done", args=[a.pk])  # noqa: E731 - a one-line column link
     columns = [
@@ -72,7 +72,7 @@ def activities(request):
 
 @login_required
 def activity_new(request):
-    require_sales(request.user)
+    access.require_sales(request.user)
     require_writer(request.user)
     me = own_salesperson(request.user)
     initial = {"owner": me.pk if me else None, "opportunity": request.GET.get("opportunity"),
@@ -98,7 +98,7 @@ def activity_new(request):
 @login_required
 def activity_done(request, pk: int):
     """An activity's page: what it is, and for its owner (or their manager, or ops) the form to mark it done."""
-    require_sales(request.user)
+    access.require_sales(request.user)
     activity = access.access_activity_by_id(request.user, pk)
     can_change = access.can_change(request.user, activity.owner_id)
     form = ActivityDoneForm(request.POST or None) if can_change and activity.done_at is None else None
@@ -123,7 +123,7 @@ def activity_done(request, pk: int):
 @login_required
 def overdue(request):
     """Per rep the user may see: how many activities are overdue and since when; each count opens the list."""
-    require_sales(request.user)
+    access.require_sales(request.user)
     now = timezone.now()
     base = reverse("crm:activities")
     rows = [{"row": r, "url": f"{base}?{urlencode({'status': 'overdue', 'owner': r.owner_id})}"}

@@ -46,7 +46,6 @@ from salesops.crm.analytics_query import (
     quotes_of,
     read_request,
     record_filter,
-    require_sales,
     slowest_groups,
     subject_of,
     visible_or_404,
@@ -253,7 +252,7 @@ def funnel_page(request):
     trend_start = add_months(r.period.end - dt.timedelta(days=1), -(TREND_MONTHS - 1))
     with analytics.Session(analytics.load(), r.scope) as session:
         stages, figures = analytics.funnel(session, request.user, r.by, r.period.start, r.period.end)
-        _trend_by, cohorts = analytics.cohort_trend(session, trend_start, r.period.end)
+        cohorts = analytics.cohort_trend(session, trend_start, r.period.end)
     charts = [c for c in [_funnel_chart(r, stages, subject_of(figures), "chart-funnel")] if c]
     subject = subject_of(figures)
     cohort_rows = []
@@ -588,7 +587,7 @@ def quote_times(request):
 def deals(request):
     """The deals behind one figure, named by its key in the query string (``crm.analytics.Key``): only deals the
     user may see; a line they may not drill into is a 404."""
-    require_sales(request.user)
+    access.require_sales(request.user)
     try:
         key = analytics.Key.parse(request.GET)
     except ValueError:

@@ -23,7 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -32,6 +32,7 @@ from salesops.core.roles import Role, can_edit_org, role_of
 from salesops.crm import access, completeness, customer360, recommendations
 from salesops.crm import services as crm_services
 from salesops.crm.customer360 import Segment
+from salesops.crm.forms import add_service_errors
 from salesops.crm.models import Contact
 from salesops.org import services as org_services
 from salesops.org.access import access_customer_by_id, visible_to
@@ -48,7 +49,6 @@ from salesops.org.models import (
 from salesops.web.lists import Column, list_page
 from salesops.web.templatetags.salesops import pct_text
 
-SALES_ROLES = (Role.ADMIN, Role.OPS, Role.MANAGER, Role.REP, Role.FINANCE)
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
 RECOMMENDATIONS = 5
 
@@ -59,22 +59,6 @@ def _htmx(request) -> bool:
 
 def can_change_customer(user, customer: Customer) -> bool:
     return role_of(user) in (Role.ADMIN, Role.OPS) or access.can_change(user, customer.owner_id)
-
-
-def _url(name: str, pk: int) -> str | None:
-    """The page of a record when that page exists (the pipeline and quote pages are separate modules)."""
-    try:
-        return reverse(name, args=[pk])
-    except NoReverseMatch:
-        return None
-
-
-def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, errors in error.error_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
 
 
 # -- the list ---------------------------------------------------------------------------------------------
@@ -129,7 +113,7 @@ def _completeness_text(c) -> str:
 
 @login_required
 def customers(request):
-    if role_of(request.user) not in SALES_ROLES:
+    if role_of(request.user) not in access.READERS:
         raise PermissionDenied
     today = timezone.localdate()
     table = customer360.rfm_table(today)
@@ -218,10 +202,10 @@ def customer(request, pk: int):
     context |= {
         "today": today, "figures": customer360.figures(customer, today), "chart": monthly.chart(),
         "has_purchases": any(monthly.totals), "top_products": customer360.top_products(customer, today),
-        "opportunities": [(o, _url("crm:opportunity", o.pk)) for o in customer360.open_opportunities(
+        "opportunities": [(o, reverse("crm:opportunity", args=[o.pk])) for o in customer360.open_opportunities(
             request.user, customer)],
         "activities": customer360.recent_activities(request.user, customer),
-        "quotes": [(q, _url("crm:quote", q.pk)) for q in customer360.quotes(request.user, customer)],
+        "quotes": [(q, reverse("crm:quote", args=[q.pk])) for q in customer360.quotes(request.user, customer)],
         "recommendations": recommendations.for_customer(customer, k=RECOMMENDATIONS),
         "completeness_pct": _completeness_pct(context["missing"]),
     }
@@ -253,7 +237,7 @@ def customer_profile(request, pk: int):
                 org_services.customer_update(actor=request.user, customer=Customer.objects.get(pk=customer.pk),
                                              **fields)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             customer = _load(request, pk)
             if not _htmx(request):
@@ -282,7 +266,7 @@ def contact_new(request, pk: int):
         try:
             crm_services.contact_create(actor=request.user, customer=customer, **fields)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             return _contact_saved(request, customer)
     return _contact_form(request, customer, form, None)
@@ -301,7 +285,7 @@ def contact_edit(request, pk: int):
                 crm_services.contact_update(actor=request.user, contact=Contact.objects.get(pk=contact.pk),
                                             **fields)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             return _contact_saved(request, customer)
     return _contact_form(request, customer, form, contact)

@@ -18,14 +18,14 @@ from django.http import JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from salesops.core.roles import Role, role_of
+from salesops.core.roles import role_of
 from salesops.crm import access, selectors, services
 from salesops.crm.forms import (
     BoardFilter,
@@ -39,13 +39,6 @@ from salesops.crm.models import RequiredField, Stage
 from salesops.org.access import own_salesperson
 from salesops.org.models import Company
 from salesops.web.lists import Column, list_page
-
-SALES_ROLES = (Role.ADMIN, Role.OPS, Role.MANAGER, Role.REP, Role.FINANCE)
-
-
-def require_sales(user) -> None:
-    if role_of(user) not in SALES_ROLES:
-        raise PermissionDenied
 
 
 def require_writer(user) -> None:
@@ -75,7 +68,7 @@ def _board_columns(request, query: QueryDict, company: Company):
 @login_required
 def pipeline(request):
     """The kanban board: a column per active stage with its count, amount and weighted amount."""
-    require_sales(request.user)
+    access.require_sales(request.user)
     company = Company.current()
     form, columns = _board_columns(request, request.GET, company)
     context = {"form": form, "columns": columns, "can_move": role_of(request.user) in access.WRITERS,
@@ -128,7 +121,7 @@ def _refusal(request, opportunity, stage, error: ValidationError):
 def opportunity_move(request, pk: int):
     """Move a deal to ``stage`` (POST), with the fields the stage needs. JSON for the board (Accept:
     application/json): 200 with the card and the new column totals, or 422 naming the missing fields."""
-    require_sales(request.user)
+    access.require_sales(request.user)
     opportunity = access.access_opportunity_by_id(request.user, pk)
     if not access.can_change(request.user, opportunity.owner_id):
         raise PermissionDenied
@@ -160,7 +153,7 @@ def _money_col(key, title, value, sort=None):
 
 @login_required
 def opportunities(request):
-    require_sales(request.user)
+    access.require_sales(request.user)
     link = lambda o: reverse("crm:opportunity", args=[o.pk])  # noqa: E731 - a one-line column link
     columns = [
         Column("name", gettext_lazy("Opportunity"), lambda o: o.name, sort="name", link=link),
@@ -188,19 +181,12 @@ def opportunities(request):
                      filter_form=OpportunityFilter(request.GET or None, user=request.user), actions=actions)
 
 
-def _quote_url(quote) -> str | None:
-    try:
-        return reverse("crm:quote", args=[quote.pk])
-    except NoReverseMatch:
-        return None
-
-
 @login_required
 def opportunity(request, pk: int):
-    require_sales(request.user)
+    access.require_sales(request.user)
     opp = access.access_opportunity_by_id(request.user, pk)
     can_change = access.can_change(request.user, opp.owner_id)
-    quotes = [(q, _quote_url(q)) for q in selectors.quotes_of(request.user, opp)]
+    quotes = [(q, reverse("crm:quote", args=[q.pk])) for q in selectors.quotes_of(request.user, opp)]
     stages = list(Stage.objects.filter(active=True).exclude(pk=opp.stage_id).order_by("position", "pk"))
     # the move offered first is the next step forward (not the first stage, a move back)
     ahead = [s for s in stages if (s.position, s.pk) > (opp.stage.position, opp.stage.pk)]
@@ -220,7 +206,7 @@ def _deal_page(request, form, title, back_url):
 
 @login_required
 def opportunity_new(request):
-    require_sales(request.user)
+    access.require_sales(request.user)
     require_writer(request.user)
     me = own_salesperson(request.user)
     initial = {"owner": me.pk if me else None, "customer": request.GET.get("customer")}
@@ -242,7 +228,7 @@ def opportunity_new(request):
 
 @login_required
 def opportunity_edit(request, pk: int):
-    require_sales(request.user)
+    access.require_sales(request.user)
     opp = access.access_opportunity_by_id(request.user, pk)
     if not access.can_change(request.user, opp.owner_id):
         raise PermissionDenied

@@ -26,17 +26,16 @@ from django.views.decorators.http import require_POST
 from salesops.core.roles import Role, role_of
 from salesops.crm import access, quote_documents
 from salesops.crm import quotes as services
+from salesops.crm.forms import DATE
 from salesops.crm.models import OpportunityStatus, QuoteStatus
 from salesops.engine.money import to_decimal
 from salesops.org.access import own_salesperson, visible_to
 from salesops.org.models import Company, Customer, Product, Salesperson
 from salesops.web.lists import Column, list_page
 
-READERS = (*access.WRITERS, Role.FINANCE)
 DECIDERS = (Role.ADMIN, Role.OPS, Role.MANAGER)
 LINE_FIELDS = ("product", "quantity", "discount", "price")
 BLANK_ROWS = 3
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # what the browser's date field reads, in every language
 
 
 def _require(allowed: bool) -> None:
@@ -80,7 +79,7 @@ class QuoteFilter(forms.Form):
 @login_required
 def quote_list(request):
     """The quotes the user may see, filtered by status, owner or a search; exports to CSV/Excel."""
-    _require(role_of(request.user) in READERS)
+    _require(role_of(request.user) in access.READERS)
     qs = (access.visible_quotes(request.user).select_related("customer", "owner")
           .annotate(total=Sum("lines__net_amount")))
     columns = [
@@ -285,7 +284,7 @@ def quote_preview(request):
 # -- the quote page and its steps --------------------------------------------------------------------------------
 @login_required
 def quote_page(request, quote_id: int):
-    _require(role_of(request.user) in READERS)
+    _require(role_of(request.user) in access.READERS)
     quote = access.access_quote_by_id(request.user, quote_id)
     lines = list(quote.lines.select_related("product").order_by("pk"))
     approvals = list(quote.approvals.select_related("approver", "decided_by").order_by("requested_at", "pk"))
@@ -396,14 +395,14 @@ def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
 
 @login_required
 def quote_pdf(request, quote_id: int):
-    _require(role_of(request.user) in READERS)
+    _require(role_of(request.user) in access.READERS)
     quote = access.access_quote_by_id(request.user, quote_id)
     return _download(quote_documents.quote_pdf(quote), "application/pdf", f"{quote.number}.pdf")
 
 
 @login_required
 def quote_xlsx(request, quote_id: int):
-    _require(role_of(request.user) in READERS)
+    _require(role_of(request.user) in access.READERS)
     quote = access.access_quote_by_id(request.user, quote_id)
     return _download(quote_documents.quote_xlsx(quote),
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{quote.number}.xlsx")

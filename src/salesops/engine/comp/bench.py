@@ -20,13 +20,14 @@ import argparse
 import datetime as dt
 import resource
 import time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
 
 from salesops.engine.comp import calc
 from salesops.engine.comp.plan import load_plan
+from salesops.engine.money import round_money
 from salesops.engine.periods import FiscalCalendar
 
 PLAN = """
@@ -160,16 +161,16 @@ def per_row_python(inputs: calc.CompInputs, limit: int) -> float:
         rate = Decimal("0.05") if key == "product P7" else rates.get(key.removeprefix("category "), Decimal("0.01"))
         commission[payee] = commission.get(payee, Decimal(0)) + amount * rate
     for payee, earned in commission.items():
-        payouts[(payee, "commission")] = earned.quantize(calc.CENT, ROUND_HALF_UP)
+        payouts[(payee, "commission")] = round_money(earned)
     bands = [(Decimal(0), Decimal("1.0"), Decimal("0.005")), (Decimal("1.0"), Decimal("1.5"), Decimal("0.01")),
              (Decimal("1.5"), None, Decimal("0.02"))]
     for payee, total in measure.items():
         q = quota[payee]
         earned = sum(((min(total, hi * q) if hi is not None else total) - lo * q) * r
                      for lo, hi, r in bands if total > lo * q)
-        payouts[(payee, "accelerator")] = min(earned, Decimal(20000)).quantize(calc.CENT, ROUND_HALF_UP)
+        payouts[(payee, "accelerator")] = round_money(min(earned, Decimal(20000)))
     for payee, count in units.items():
-        payouts[(payee, "launch")] = (count * 20).quantize(calc.CENT, ROUND_HALF_UP)
+        payouts[(payee, "launch")] = round_money(count * 20)
     return time.perf_counter() - started
 
 

@@ -39,6 +39,7 @@ import duckdb
 import pyarrow as pa
 
 from salesops.engine.comp.plan import Component, CompPlan, Credit, CreditType, TierMode, Window
+from salesops.engine.money import round_money
 from salesops.engine.periods import FiscalCalendar, Period, PeriodKind
 
 CENT = Decimal("0.01")
@@ -797,11 +798,7 @@ class _Run:
         steps = []
         for step in c.ramp:
             steps += [step.factor] * step.months
-        months = []
-        day = self.period.start
-        while day < self.period.end:
-            months.append((day.year, day.month))
-            day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        months = [(day.year, day.month) for day in self.period.months()]
         rows = self.con.execute(f"""
             SELECT t.rowid, t.payee, t.quota, coalesce(p.hired, p.start) FROM {table} t JOIN in_payees p USING (payee)
             WHERE t.component = ? AND coalesce(p.hired, p.start) IS NOT NULL AND t.quota IS NOT NULL
@@ -813,7 +810,7 @@ class _Run:
             if all(f == 1 for f in factors):
                 continue
             total = sum(factors, Decimal(0))
-            updates.append({"rowid": rowid, "quota": (quota * total / len(factors)).quantize(CENT, ROUND_HALF_UP)})
+            updates.append({"rowid": rowid, "quota": round_money(quota * total / len(factors))})
             label = f"ramp: month {index[0]}" if len(index) == 1 else f"ramp: months {index[0]}–{index[-1]}"
             basis = quota if table == "measures" else None
             notes[payee] = (payee, c.id, label, -1, basis, (total / len(factors)).quantize(Decimal("1E-12"),
