@@ -212,7 +212,7 @@ def test_only_a_manager_over_the_owner_decides_never_the_owner(world, rep_alice,
     for outsider in (rep_alice, rep_bob, manager_erin, finance_dan):
         with pytest.raises(PermissionDenied):
             q.quote_decide(actor=outsider, quote=quote, approve=True)
-    assert q.can_decide(director_victor, quote) and q.can_decide(ops_olivia, quote)
+    assert access.can_decide_quote(director_victor, quote) and access.can_decide_quote(ops_olivia, quote)
     # Carol's own discount goes to Victor, and she cannot approve it herself
     carols = q.quote_submit(actor=manager_carol, quote=q.quote_create(
         actor=manager_carol, customer=world.customers.a, owner=world.people["carol"],
@@ -369,3 +369,14 @@ def test_totals_are_the_sum_of_nets_and_no_net_exceeds_its_list_amount(world, ro
         assert p.net_amount == p.net_amount.quantize(D("0.01"))
         if disc == 0:
             assert p.net_amount == (qty * price).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+
+
+def test_ops_linked_to_a_salesperson_never_sees_or_decides_their_own_quote(world, ops_olivia):
+    # Olivia (ops) is also a salesperson who sells: her own discount waits for someone else
+    olivia = org.salesperson_create(actor=None, user=ops_olivia, employee_no="E900", name="欧丽",
+                                             hire_date=dt.date(2024, 1, 1))
+    own = q.quote_submit(actor=None, quote=q.quote_create(actor=None, customer=world.customers.a, owner=olivia,
+                                                          lines=[(world.product, D(1), D("0.5"))]))
+    assert not access.pending_approvals_for(ops_olivia).filter(quote=own).exists()
+    with pytest.raises(PermissionDenied):
+        q.quote_decide(actor=ops_olivia, quote=own, approve=True)

@@ -154,3 +154,11 @@ def test_one_primary_contact_per_customer(world, rep_alice, boss_a):
     other = crm.contact_create(actor=rep_alice, customer=world.customers.a, name="李工", primary=True)
     boss_a.refresh_from_db()
     assert other.primary and not boss_a.primary
+
+
+def test_a_move_cannot_hand_the_deal_to_someone_out_of_reach(deal_a, stages, manager_carol, world):
+    # Carol may move team A's deals, but Bob (team B) is not hers to give a deal to
+    with pytest.raises(PermissionDenied):
+        crm.opportunity_move(actor=manager_carol, opportunity=deal_a, stage=stages.qualified,
+                             expected_close=dt.date(2026, 12, 31), owner=world.people["bob"])
+    assert Opportunity.objects.get(pk=deal_a.pk).owner == world.people["alice"]

@@ -106,3 +106,14 @@ def test_the_cli_lists_the_new_kinds_and_their_fields(capsys):
     out = capsys.readouterr().out
     assert "stage_history: opportunity*, stage*, changed_at*, from_stage" in out
     assert "opportunities: external_id*, name*, customer*, owner*, stage*, amount" in out
+
+
+def test_a_rep_exports_only_the_contacts_and_activities_he_may_see(imported, rep_bob, hr_henry):
+    # K-1 and K-2 are contacts of Alice's 甲公司, K-3 of Bob's 乙公司; A-1 is Alice's visit, A-2 Bob's call
+    _columns, contacts = kind_export("contacts", user=rep_bob)
+    _columns, activities = kind_export("activities", user=rep_bob)
+    assert [row["external_id"] for row in contacts] == ["K-3"]
+    assert [row["external_id"] for row in activities] == ["A-2"]
+    for kind in ("contacts", "activities"):
+        _columns, rows = kind_export(kind, user=hr_henry)
+        assert list(rows) == []

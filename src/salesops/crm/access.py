@@ -93,25 +93,27 @@ def can_configure_stages(user) -> bool:
 
 
 def can_decide_quote(user, quote: Quote) -> bool:
-    """A quote's discount approval is decided by a manager over its owner (never the owner) or by ops/admin."""
+    """A quote's discount approval is decided by a manager over its owner or by ops/admin — never by the owner,
+    whatever their role."""
     role = role_of(user)
+    me = own_salesperson(user)
+    if me is not None and quote.owner_id == me.pk:
+        return False
     if role in (Role.ADMIN, Role.OPS):
         return True
-    if role != Role.MANAGER:
-        return False
-    me = own_salesperson(user)
     ids = visible_salesperson_ids(user)
-    return me is not None and quote.owner_id != me.pk and ids is not None and quote.owner_id in ids
+    return role == Role.MANAGER and me is not None and ids is not None and quote.owner_id in ids
 
 
 def pending_approvals_for(user) -> QuerySet:
     """The undecided discount approvals the user may decide."""
     role = role_of(user)
     qs = QuoteApproval.objects.filter(decided_at__isnull=True).select_related("quote", "quote__owner", "quote__customer")
+    me = own_salesperson(user)
+    if me is not None:
+        qs = qs.exclude(quote__owner_id=me.pk)  # never one's own quote
     if role in (Role.ADMIN, Role.OPS):
         return qs
     if role != Role.MANAGER:
         return qs.none()
-    me = own_salesperson(user)
-    ids = visible_salesperson_ids(user) or set()
-    return qs.filter(quote__owner_id__in=ids - ({me.pk} if me else set()))
+    return qs.filter(quote__owner_id__in=visible_salesperson_ids(user) or set())

@@ -51,7 +51,7 @@ from salesops.crm import access
 from salesops.crm.models import Opportunity, Quote, QuoteApproval, QuoteLine, QuoteStatus
 from salesops.engine.money import round_money, to_decimal
 from salesops.org import services as org_services
-from salesops.org.access import own_salesperson, visible_to
+from salesops.org.access import visible_to
 from salesops.org.models import Assignment, Company, Customer, Product, Salesperson, active_on
 
 ZERO = Decimal(0)
@@ -413,19 +413,13 @@ def is_automatic(approval: QuoteApproval) -> bool:
     return approval.max_discount <= approval.limit
 
 
-def can_decide(user, quote: Quote) -> bool:
-    """``crm.access.can_decide_quote``, and never by the quote's owner whatever their role."""
-    me = own_salesperson(user)
-    return access.can_decide_quote(user, quote) and not (me is not None and me.pk == quote.owner_id)
-
-
 @transaction.atomic
 def quote_decide(*, actor, quote: Quote, approve: bool, comment: str = "", at: dt.datetime | None = None) -> Quote:
     """The manager's answer to a pending quote: approved (a comment is optional) or rejected (a comment saying why
     is required). Only a manager over the owner (never the owner) or ops/admin may decide
     (``PermissionDenied`` otherwise)."""
     q = _locked(quote)
-    if actor is not None and not can_decide(actor, q):
+    if actor is not None and not access.can_decide_quote(actor, q):
         raise PermissionDenied(_("You may not decide this quote's discount."))
     _refuse_status(q, (QuoteStatus.PENDING,), _("Quote %(number)s is %(status)s: it is not waiting for a "
                                                 "decision."))
@@ -527,7 +521,7 @@ def available_actions(user, quote: Quote) -> list[str]:
             actions.append("send")
         elif quote.status == QuoteStatus.SENT:
             actions += ["accept", "decline"]
-    if quote.status == QuoteStatus.PENDING and can_decide(user, quote):
+    if quote.status == QuoteStatus.PENDING and access.can_decide_quote(user, quote):
         actions += ["approve", "reject"]
     return actions
 

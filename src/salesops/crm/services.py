@@ -188,6 +188,15 @@ def _set_products(opportunity: Opportunity, products: Iterable[tuple[Product, De
     OpportunityProduct.objects.bulk_create(rows)
 
 
+def _check_field_names(actor, fields: dict) -> None:
+    """Only a deal's editable fields are set by name; a new owner must be someone the actor may change for."""
+    unknown = set(fields) - set(EDITABLE_OPPORTUNITY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown opportunity fields: {sorted(unknown)}")
+    if "owner" in fields:
+        _allow(actor, access.can_change(actor, fields["owner"].pk))
+
+
 def _status_of(stage: Stage) -> str:
     return OpportunityStatus.WON if stage.is_won else OpportunityStatus.LOST if stage.is_lost else OpportunityStatus.OPEN
 
@@ -199,9 +208,7 @@ def opportunity_create(*, actor, customer: Customer, owner: Salesperson, name: s
     """A new deal, entering ``stage`` (the first open stage by default) now or at ``at``."""
     _allow(actor, access.can_change(actor, owner.pk))
     _check_customer(actor, customer)
-    unknown = set(fields) - set(EDITABLE_OPPORTUNITY_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown opportunity fields: {sorted(unknown)}")
+    _check_field_names(actor, fields)
     at = at or timezone.now()
     stage = stage or first_stage()
     opp = Opportunity(customer=customer, owner=owner, name=name, stage=stage, status=_status_of(stage),
@@ -226,11 +233,7 @@ def opportunity_update(*, actor, opportunity: Opportunity, products: Sequence[tu
     """Change a deal's fields (not its stage: see ``opportunity_move``); the current stage's requirements still hold."""
     opp = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     _allow(actor, access.can_change(actor, opp.owner_id))
-    unknown = set(fields) - set(EDITABLE_OPPORTUNITY_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown opportunity fields: {sorted(unknown)}")
-    if "owner" in fields:
-        _allow(actor, access.can_change(actor, fields["owner"].pk))
+    _check_field_names(actor, fields)
     old = audit.snapshot(opp)
     for name, value in fields.items():
         setattr(opp, name, value)
@@ -256,9 +259,7 @@ def opportunity_move(*, actor, opportunity: Opportunity, stage: Stage, at: dt.da
         raise ValidationError({"stage": _("The deal is already in stage %(stage)s.") % {"stage": stage.name}})
     if not stage.active:
         raise ValidationError({"stage": _("Stage %(stage)s is no longer used.") % {"stage": stage.name}})
-    unknown = set(fields) - set(EDITABLE_OPPORTUNITY_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown opportunity fields: {sorted(unknown)}")
+    _check_field_names(actor, fields)
     at = at or timezone.now()
     if at < opp.stage_entered_at:
         raise ValidationError({"at": _("A move cannot be dated before the deal entered its current stage.")})

@@ -352,7 +352,7 @@ def quote_decide(request, quote_id: int):
     """Approve or reject a pending discount in one click (a rejection needs the comment). From the approvals
     list (htmx) the row is replaced by the outcome; from the quote page the page is shown again."""
     quote = access.access_quote_by_id(request.user, quote_id)
-    _require(services.can_decide(request.user, quote))
+    _require(access.can_decide_quote(request.user, quote))
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
         raise Http404("No such decision.")
