@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from salesops.crm.models import Quote
-from salesops.crm.quotes import quote_totals
+from salesops.crm.quotes import totals as quote_lines_totals
 from salesops.engine.money import format_money
 from salesops.incentives.pdf import font_name
 from salesops.org.models import Company
@@ -83,7 +83,7 @@ def _pdf(quote: Quote) -> bytes:
         return format_money(value, symbol=company.currency_symbol, unit="yuan", policy=company.rounding_policy)
 
     lines = list(quote.lines.select_related("product").order_by("pk"))
-    totals = quote_totals(quote)
+    totals = quote_lines_totals(lines)
     story = [p(f"{company.name} · {_(QUOTATION)}", title)]
     facts = Table([[label, value] for label, value in _facts(quote)], colWidths=[35 * mm, 145 * mm])
     facts.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 9),
@@ -154,7 +154,8 @@ def _xlsx(quote: Quote) -> bytes:
     for column, header in enumerate(_headers(), start=1):
         _text_cell(ws, row, column, header, font=bold)
     header_row = row
-    for number, line in enumerate(quote.lines.select_related("product").order_by("pk"), start=1):
+    lines = list(quote.lines.select_related("product").order_by("pk"))
+    for number, line in enumerate(lines, start=1):
         row += 1
         ws.cell(row=row, column=1, value=number)
         _text_cell(ws, row, 2, line.product.sku)
@@ -164,7 +165,7 @@ def _xlsx(quote: Quote) -> bytes:
         ws.cell(row=row, column=6, value=line.list_price).number_format = money_format
         ws.cell(row=row, column=7, value=line.discount).number_format = "0.0#%"
         ws.cell(row=row, column=8, value=line.net_amount).number_format = money_format
-    totals = quote_totals(quote)
+    totals = quote_lines_totals(lines)
     row += 1
     for label, amount in ((_("List amount"), totals.gross), (_("Discount"), -totals.discount),
                           (_("Total"), totals.net)):

@@ -19,7 +19,6 @@ before ``as_of``); the same lines give the same recommendations in the same orde
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import threading
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from django.db import connection
 from django.db.models import Count, Max, Sum
 from django.utils.translation import gettext
 
+from salesops.crm.customer360 import months_before
 from salesops.engine import recommend
 from salesops.org.models import Customer, CustomerSegment, OrderLine, Product
 
@@ -163,10 +163,7 @@ def default_cut() -> dt.date | None:
     newest = OrderLine.objects.aggregate(newest=Max("date"))["newest"]
     if newest is None:
         return None
-    month = newest.year * 12 + newest.month - 1 - 6
-    year, month = divmod(month, 12)
-    month += 1
-    return dt.date(year, month, min(newest.day, calendar.monthrange(year, month)[1]))
+    return months_before(newest, 6)
 
 
 def evaluate(cut: dt.date, k: int = 5) -> Evaluation:

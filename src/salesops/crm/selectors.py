@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from salesops.core.roles import role_of
 from salesops.crm import access
-from salesops.crm.models import Activity, Opportunity, OpportunityStatus, RequiredField, Stage, StageChange
+from salesops.crm.models import Opportunity, OpportunityStatus, RequiredField, Stage, StageChange
 from salesops.crm.services import missing_fields
 from salesops.engine.money import round_money
 from salesops.org.access import today as local_today
@@ -186,6 +186,3 @@ def owner_choices(user) -> QuerySet:
 def activity_rows(qs: QuerySet) -> QuerySet:
     return qs.select_related("customer", "owner", "opportunity", "contact")
 
-
-def now_overdue(activity: Activity, now: dt.datetime | None = None) -> bool:
-    return activity.done_at is None and activity.due_at is not None and activity.due_at < (now or timezone.now())

@@ -59,7 +59,7 @@ from salesops.crm.models import (
     Stage,
     StageChange,
 )
-from salesops.crm.services import _check_activity, _check_fields, missing_fields
+from salesops.crm.services import _check_activity, _check_fields, _status_of, missing_fields
 from salesops.imports.loaders import (
     Loader,
     Skip,
@@ -113,10 +113,6 @@ def same(old, new) -> bool:
 def start_of(day: dt.date, tz: dt.tzinfo | None = None) -> dt.datetime:
     """Midnight starting ``day`` in ``tz`` (default: the current time zone)."""
     return dt.datetime.combine(day, dt.time(), tzinfo=tz or timezone.get_current_timezone())
-
-
-def status_of(stage: Stage) -> str:
-    return OpportunityStatus.WON if stage.is_won else OpportunityStatus.LOST if stage.is_lost else OpportunityStatus.OPEN
 
 
 # -- lookups, loaded once per import ---------------------------------------------------------------------------
@@ -493,14 +489,14 @@ class OpportunityLoader(CrmLoader):
                 continue
             if obj is None:
                 new = self.new_record(key, state)
-                new.status, new.stage_entered_at = status_of(stage), start_of(state["created_on"])
+                new.status, new.stage_entered_at = _status_of(stage), start_of(state["created_on"])
                 self.new.append((new, items or ()))
                 continue
             for name in changed:
                 setattr(obj, name, state[name])
             if moved:
                 changed["stage_entered_at"], changed["status"] = obj.stage_entered_at, obj.status
-                obj.stage_entered_at, obj.status = self.now, status_of(stage)
+                obj.stage_entered_at, obj.status = self.now, _status_of(stage)
             self.changed.append((obj, changed, items if products_changed else None))
         self.created, self.updated = len(self.new), len(self.changed)
         self.stored_products = stored
@@ -653,7 +649,7 @@ class StageHistoryLoader(Loader):
                 closed_on = opp.closed_on if opp.status != OpportunityStatus.OPEN and opp.closed_on else \
                     final_at.astimezone(tz).date()
             self.replace.append((opp, history, {"stage_id": final_pk, "stage_entered_at": final_at,
-                                                "status": status_of(final), "closed_on": closed_on}))
+                                                "status": _status_of(final), "closed_on": closed_on}))
 
     def _history(self, opp, group, stages: Stages, has_products: bool) -> list | None:
         """The opportunity's full history from its rows, as (from, to, at, row), or None after recording errors."""
