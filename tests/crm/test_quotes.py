@@ -19,6 +19,7 @@ from salesops.crm import quotes as q
 from salesops.crm.models import Quote, QuoteApproval, QuoteLine, QuoteStatus
 from salesops.org import services as org
 from salesops.org.models import OrderCredit, OrderLine, Product
+from tests.conftest import monthly
 
 D = Decimal
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -284,6 +285,8 @@ def test_an_accepted_quote_becomes_order_lines_credited_to_the_owner(world, rep_
         (world.people["alice"].pk, D(100), D("1500.00")), (world.people["alice"].pk, D(100), D("3.38"))}
     assert sum(ln.net_amount for ln in lines) == q.quote_totals(quote).net
     assert AuditEvent.objects.filter(event="quote.accepted", subject_id=str(quote.pk)).exists()
+    # the sales cube has both lines for Alice's March (refreshed once, after the last line)
+    assert monthly(world.people["alice"], dt.date(2026, 3, 1)).net_amount == D("1503.38")
 
 
 def test_a_line_refused_on_acceptance_saves_nothing(world, rep_alice):

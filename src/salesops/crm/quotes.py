@@ -496,7 +496,7 @@ def _order_lines(actor, quote: Quote, day: dt.date) -> list:
     for number, line in enumerate(quote.lines.select_related("product").order_by("pk"), start=1):
         try:
             made.append(org_services.order_line_create(
-                actor=actor, credits=[(quote.owner, HUNDRED)], external_id=f"{quote.number}-{number}",
+                actor=actor, credits=[(quote.owner, HUNDRED)], refresh=False, external_id=f"{quote.number}-{number}",
                 order_no=quote.number, date=day, customer=quote.customer, product=line.product,
                 quantity=line.quantity, unit_price=line.list_price, discount=line.discount,
                 net_amount=line.net_amount, cost=round_money(line.quantity * line.product.standard_cost, policy)))
@@ -506,6 +506,7 @@ def _order_lines(actor, quote: Quote, day: dt.date) -> list:
             raise ValidationError({"lines": [_line_error(
                 number, "product", _("Line %(line)s (%(sku)s) cannot become an order line: %(reason)s"),
                 sku=line.product.sku, reason=reasons)]}) from error
+    org_services.sales_monthly_refresh(months={day.replace(day=1)}, people={quote.owner_id})  # once for all lines
     return made
 
 

@@ -316,8 +316,10 @@ def compute_net_amount(quantity: Decimal, unit_price: Decimal, discount: Decimal
 
 
 @transaction.atomic
-def order_line_create(*, actor, credits: Iterable[tuple[Salesperson, Decimal]], **fields) -> OrderLine:
-    """Create a line with its credits. ``net_amount`` is computed from quantity, price and discount when absent."""
+def order_line_create(*, actor, credits: Iterable[tuple[Salesperson, Decimal]], refresh: bool = True,
+                      **fields) -> OrderLine:
+    """Create a line with its credits. ``net_amount`` is computed from quantity, price and discount when absent.
+    ``refresh=False``: the caller refreshes the sales cube once for all the lines it creates."""
     credits = list(credits)
     if len({sp.pk for sp, _pct in credits}) < len(credits):
         raise ValidationError({"credits": _("A salesperson is credited more than once on this line.")})
@@ -342,7 +344,8 @@ def order_line_create(*, actor, credits: Iterable[tuple[Salesperson, Decimal]], 
     ])
     audit.record(actor=actor, event="order_line.created", subject=line,
                  new={**audit.snapshot(line), "credits": [[sp.pk, str(p)] for sp, p in credits]})
-    sales_monthly_refresh(months={line.date.replace(day=1)}, people={sp.pk for sp, _p in credits})
+    if refresh:
+        sales_monthly_refresh(months={line.date.replace(day=1)}, people={sp.pk for sp, _p in credits})
     return line
 
 
