@@ -32,11 +32,14 @@ of them; a payout equals its detail rows' sum, rounded once.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from salesops.engine.comp.plan import Component, CompPlan, Credit, CreditType, TierMode, Window
 from salesops.engine.money import round_money
@@ -109,7 +112,7 @@ class CompInputs:
         """Join order lines (``LINE_SCHEMA``, and optionally ``original_line_id``, ``invoiced_on`` and
         ``attributes``) with their credits (``CREDIT_SCHEMA``), once; refused (every line named, up to 50) when a
         line's shares do not add up to 100 % or a credit names no known line."""
-        con = duckdb.connect()
+        con = connection()
         try:
             if "original_line_id" not in lines.column_names:
                 lines = lines.append_column(pa.field("original_line_id", pa.string()),
@@ -142,17 +145,19 @@ CODE_COLUMNS = ("payee", "product", "category", "region", "segment", "customer")
 def dictionary_encoded(table: pa.Table) -> pa.Table:
     """The code columns (payee, product, …) as Arrow dictionaries, one dictionary per column across its chunks: a
     few thousand distinct codes over millions of rows, which DuckDB scans and compares about a fifth faster than
-    plain strings, and whose indices the calculation groups on (integer ids, mapped once, here)."""
-    import pyarrow.compute as pc
-
+    plain strings, and whose indices the calculation groups and filters on (integer ids, mapped once, here).
+    The payee's indices are 16-bit when the payees fit (see ``PERFECT_HASH_BITS``)."""
     for name in CODE_COLUMNS:
         i = table.schema.get_field_index(name)
         if i >= 0 and not pa.types.is_dictionary(table.schema.field(i).type):
             table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
-    column = table.column("payee") if "payee" in table.column_names else None
-    if column is not None and column.num_chunks > 1 and not all(
-            c.dictionary.equals(column.chunk(0).dictionary) for c in column.chunks[1:]):
+    if any(table.column(name).num_chunks > 1 and not all(
+            c.dictionary.equals(table.column(name).chunk(0).dictionary) for c in table.column(name).chunks[1:])
+           for name in CODE_COLUMNS if name in table.column_names):
         table = table.unify_dictionaries()
+    i = table.schema.get_field_index("payee")
+    if i >= 0 and table.column(i).num_chunks and len(table.column(i).chunk(0).dictionary) <= 1 << 16:
+        table = table.set_column(i, "payee", table.column(i).cast(pa.dictionary(pa.uint16(), pa.string())))
     return table
 
 
@@ -189,20 +194,40 @@ def calculate(plan: CompPlan, inputs: CompInputs, period: Period, calendar: Fisc
               *, with_credits: bool = True) -> CompResult:
     """Every component of ``plan`` for every payee of ``inputs.payees`` in ``period`` (a month or a quarter)."""
     calendar = calendar or FiscalCalendar()
-    con = duckdb.connect()
+    con = connection()
     try:
-        con.execute("SET threads TO 2")
         _check_effective(plan, period)
         for name in ("hierarchy", "quotas", "scores", "payments", "balances", "customers"):
             con.register(f"in_{name}", getattr(inputs, name))
-        credited, codes = _payee_ids(_with_optional(inputs.credited, plan))
+        credited, codes = _code_ids(_with_optional(inputs.credited, plan))
         con.register("in_credited", credited)
-        if codes is not None:
-            con.register("payee_codes", codes)
+        if "payee" in codes:
+            con.register("payee_codes", pa.table({"payee_id": pa.array(range(len(codes["payee"])),
+                                                                        credited.schema.field("payee_id").type),
+                                                  "payee": codes["payee"]}))
+        if credited.num_rows >= PERFECT_HASH_ROWS:
+            con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
         con.register("in_payees", _with_dates(inputs.payees))
-        return _Run(con, plan, period, calendar, inputs, ids=codes is not None).result(with_credits)
+        return _Run(con, plan, period, calendar, inputs, codes).result(with_credits)
     finally:
         con.close()
+
+
+_database: tuple[int, duckdb.DuckDBPyConnection] | None = None
+_database_lock = threading.Lock()
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """A connection of its own to this process's in-memory DuckDB database (two threads): registered tables,
+    temporary tables, macros and settings belong to the connection, so runs never see each other's; opening a
+    database costs about 30 ms, a connection to an open one microseconds. A forked process opens its own."""
+    global _database
+    with _database_lock:
+        if _database is None or _database[0] != os.getpid():
+            database = duckdb.connect()
+            database.execute("SET threads TO 2")
+            _database = (os.getpid(), database)
+        return _database[1].cursor()
 
 
 def _with_dates(payees: pa.Table) -> pa.Table:
@@ -213,24 +238,35 @@ def _with_dates(payees: pa.Table) -> pa.Table:
     return payees
 
 
-def _payee_ids(credited: pa.Table) -> tuple[pa.Table, pa.Table | None]:
-    """The credited lines with ``payee_id``, the payee's index in the column's dictionary, and the table of codes
-    (payee_id, payee) — when the payee column is dictionary-encoded with one dictionary (what
-    :func:`dictionary_encoded` makes): a zero-copy view of the indices. The single pass groups on that integer
-    and names the payees after, on its few thousand result rows: hashing an integer per line instead of a string
-    is most of what grouping costs. Otherwise (None) the pass groups on the code itself."""
-    if "payee" not in credited.column_names:
-        return credited, None
-    column = credited.column("payee")
-    if not pa.types.is_dictionary(column.type) or column.num_chunks == 0:
-        return credited, None
-    first = column.chunk(0).dictionary
-    if not all(chunk.dictionary is first or chunk.dictionary.equals(first) for chunk in column.chunks[1:]):
-        return credited, None
-    index = column.type.index_type
-    ids = pa.chunked_array([chunk.indices for chunk in column.chunks], index)
-    codes = pa.table({"payee_id": pa.array(range(len(first)), index), "payee": first})
-    return credited.append_column("payee_id", ids), codes
+# The single pass groups the lines by payee and by a rate table's row. With the payee's dictionary index as a
+# 16-bit integer and the rows numbered by a CASE of constants, DuckDB knows every key's range and can aggregate
+# into an array indexed by the keys themselves ("perfect hashing", no hashing nor probing): about twice as fast
+# on millions of lines, but the array has 2^bits slots whatever the number of groups, so it is allowed only
+# when the lines outnumber the slots.
+PERFECT_HASH_BITS = 20
+PERFECT_HASH_ROWS = 1 << PERFECT_HASH_BITS
+
+
+def _code_ids(credited: pa.Table) -> tuple[pa.Table, dict[str, pa.Array]]:
+    """The credited lines with ``<column>_id``, the index in the column's dictionary, for every code column that
+    is dictionary-encoded with one dictionary (what :func:`dictionary_encoded` makes: a zero-copy view of the
+    indices), and those dictionaries by column. The single pass groups on the payee's index and names the payees
+    after, on its few thousand result rows; filters and rate tables compare indices instead of strings (the
+    codes they name are looked up once in the dictionary). Other columns are read as strings."""
+    dictionaries = {}
+    for name in CODE_COLUMNS:
+        if name not in credited.column_names:
+            continue
+        column = credited.column(name)
+        if not pa.types.is_dictionary(column.type) or column.num_chunks == 0:
+            continue
+        first = column.chunk(0).dictionary
+        if not all(chunk.dictionary is first or chunk.dictionary.equals(first) for chunk in column.chunks[1:]):
+            continue
+        ids = pa.chunked_array([chunk.indices for chunk in column.chunks], column.type.index_type)
+        credited = credited.append_column(f"{name}_id", ids)
+        dictionaries[name] = first
+    return credited, dictionaries
 
 
 def credits_of(plan: CompPlan) -> list[Credit]:
@@ -302,12 +338,12 @@ def text(value: Decimal | None) -> str:
 # SQL macros: the rounding policies on DECIMAL (DuckDB's round() on a decimal rounds half away from zero, which
 # is 四舍五入 for both signs)
 _MACROS = """
-CREATE MACRO round_half_up(x) AS round(x, 2);
-CREATE MACRO prorate(amount, days, total) AS CASE WHEN days >= total THEN amount ELSE
+CREATE TEMP MACRO round_half_up(x) AS round(x, 2);
+CREATE TEMP MACRO prorate(amount, days, total) AS CASE WHEN days >= total THEN amount ELSE
     CAST((2 * CAST(amount * 100 AS HUGEINT) * days + total) // (2 * total) AS DECIMAL(38,0)) * 0.01 END;
-CREATE MACRO round_half_even(x) AS round_even(x, 2);
-CREATE MACRO round_down(x) AS trunc(x, 2);
-CREATE MACRO round_up(x) AS trunc(x, 2) + CASE WHEN x > trunc(x, 2) THEN 0.01 WHEN x < trunc(x, 2) THEN -0.01
+CREATE TEMP MACRO round_half_even(x) AS round_even(x, 2);
+CREATE TEMP MACRO round_down(x) AS trunc(x, 2);
+CREATE TEMP MACRO round_up(x) AS trunc(x, 2) + CASE WHEN x > trunc(x, 2) THEN 0.01 WHEN x < trunc(x, 2) THEN -0.01
     ELSE 0 END;
 """
 
@@ -315,10 +351,12 @@ CREATE MACRO round_up(x) AS trunc(x, 2) + CASE WHEN x > trunc(x, 2) THEN 0.01 WH
 @dataclass
 class _Value:
     """A sum the single pass computes per payee and slice: its column, its SQL over ``c`` (and ``pay`` when
-    recognised on payment, ``nc`` for first purchases), the bound values, the date basis and the roll-up levels."""
+    recognised on payment, ``nc`` for first purchases), the condition of the lines it sums with its bound values,
+    the date basis and the roll-up levels."""
 
     name: str
     sql: str
+    where: str
     params: list
     basis: str = "booked"  # booked (c.date), paid (pay.date), invoiced (c.invoiced_on)
     levels: int = 0
@@ -351,10 +389,11 @@ class _Run:
     """A run: one pass over the credited lines for all components (sums per payee and time slice), the roll-up
     of those sums through the hierarchy, then per component the payout rules as set operations per payee."""
 
-    def __init__(self, con, plan: CompPlan, period: Period, calendar: FiscalCalendar, inputs: CompInputs, *,
-                 ids: bool = False):
+    def __init__(self, con, plan: CompPlan, period: Period, calendar: FiscalCalendar, inputs: CompInputs,
+                 codes: dict[str, pa.Array] | None = None):
         self.con, self.plan, self.period, self.calendar, self.inputs = con, plan, period, calendar, inputs
-        self.ids = ids  # in_credited has payee_id, and payee_codes names them
+        # the code columns in_credited has as dictionary indices (``<column>_id``); payee_codes names the payees
+        self.codes = codes or {}
         self.start = min(window_of(c, self.period, self.calendar).start for c in plan.components)  # the single pass reads from here
         self.new_customers = any(cr.type is CreditType.NEW_CUSTOMERS for cr in credits_of(plan))
         self.parts = [self._part(i, c) for i, c in enumerate(plan.components)]
@@ -368,8 +407,7 @@ class _Run:
     # -- setting up ---------------------------------------------------------------------------------------
     def _value(self, part: _Part, name: str, credit: Credit, sql: str | None = None) -> _Value:
         where, params = self._where(part, credit)
-        return _Value(name, f"CASE WHEN {where} THEN {sql or _amount(credit)} END", params, credit.recognise,
-                      credit.roll_up.levels)
+        return _Value(name, sql or _amount(credit), where, params, credit.recognise, credit.roll_up.levels)
 
     def _part(self, index: int, c: Component) -> _Part:
         part = _Part(index, c, window_of(c, self.period, self.calendar))
@@ -387,8 +425,9 @@ class _Run:
             whens, rule_params = [], []
             for e in sorted(table.entries, key=lambda e: e.product is None):
                 column, member = ("product", e.product) if e.product is not None else ("category", e.category)
-                whens.append(f"WHEN c.{column} = ? THEN {len(part.rules)}")
-                rule_params.append(member)
+                test, params = self._member(column, [member])
+                whens.append(f"WHEN {test} THEN {len(part.rules)}")
+                rule_params += params
                 part.rules.append((f"{column} {member}", e.rate))
             part.rule_sql = f"CASE {' '.join(whens)} ELSE {len(part.rules)} END"
             part.rule_params = rule_params
@@ -430,8 +469,9 @@ class _Run:
         for column, values in (("product", f.products), ("category", f.categories), ("region", f.regions),
                                ("segment", f.segments), ("customer", f.customers)):
             if values:
-                where.append(_in(f"c.{column}", values))
-                params += values
+                test, members = self._member(column, values)
+                where.append(test)
+                params += members
         for name, values in sorted(f.attributes.items()):
             where.append(_in("c.attributes[?]", values))
             params += [name, *values]
@@ -442,10 +482,20 @@ class _Run:
             keys = []
             for column, values in (("product", s.products), ("category", s.categories)):
                 if values:
-                    keys.append(_in(f"c.{column}", values))
-                    params += values
+                    test, members = self._member(column, values)
+                    keys.append(test)
+                    params += members
             where.append("(" + " OR ".join(keys) + ")")
         return "(" + (" AND ".join(where) or "true") + ")", params
+
+    def _member(self, column: str, values: list[str]) -> tuple[str, list]:
+        """SQL (on ``c``) and its bound values: the line's ``column`` is one of ``values`` — compared as dictionary
+        indices when the column has them (a code the lines never use matches nothing)."""
+        dictionary = self.codes.get(column)
+        if dictionary is None:
+            return _in(f"c.{column}", values), list(values)
+        found = [i for i in pc.index_in(pa.array(values, pa.string()), dictionary).to_pylist() if i is not None]
+        return (_in(f"c.{column}_id", found), found) if found else ("false", [])
 
     def _source(self, basis: str) -> str:
         """The rows a pass reads: credited lines (with their first-purchase mark when a credit counts new
@@ -490,48 +540,66 @@ class _Run:
         return sorted(d for d in cuts if d > start)
 
     def _aggregate(self) -> None:
-        """``agg``: (payee, slice start, level, every value column): one pass over the credited lines (and one
-        over the payments, or over the invoice dates, when a credit is recognised on them), then the roll-up
-        rows."""
+        """``agg``: (payee, slice start, rate-table rows, level, every value column): the sums of the credited
+        lines (or of the payments, or by invoice date, when a credit is recognised on them), then the roll-up
+        rows. Values that read the same lines (date basis and condition) are summed in the same pass, each
+        distinct expression once; a condition is the pass's WHERE, so a SPIFF's few lines are all its pass
+        reads: every sum added to a pass costs about as much as a pass that filters first."""
         if self.new_customers:
             self._first_purchases()
         cuts = self._slices()
-        start = self.start
-        starts = [start, *cuts]
-        slice_params = [v for cut, begin in zip(cuts, starts, strict=False) for v in (cut, begin)] + [starts[-1]]
+        starts = [self.start, *cuts]
         tables = [p for p in self.parts if p.rule_sql]
         values = [v for p in self.parts for v in p.values]
+        passes: dict[tuple, list[_Value]] = {}
+        for v in values:
+            passes.setdefault((v.basis, v.where, tuple(v.params)), []).append(v)
         self.con.execute("DROP TABLE IF EXISTS agg")
-        for basis in ("booked", "paid", "invoiced"):
-            if basis != "booked" and not any(v.basis == basis for v in values):
-                continue
+        rule_cols = [p.col("rule") for p in tables]
+        outside_col = ", outside" if self.spans else ""
+        if not passes:
+            self.con.execute(f"""CREATE TEMP TABLE agg (payee VARCHAR, slice DATE, level INTEGER
+                {''.join(f', {r} INTEGER' for r in rule_cols)}{', outside BOOLEAN' if self.spans else ''})""")
+        names = []
+        for (basis, where, where_params), group in passes.items():
             date = _DATE[basis]
-            slice_sql = ("CASE " + " ".join(f"WHEN {date} < ? THEN ?" for _ in cuts) + " ELSE ? END") if cuts else "?"
-            keys = "".join(f", {p.rule_sql} AS {p.col('rule')}" for p in tables)
-            sums, value_params = [], []
-            for v in values:
-                if v.basis == basis:
-                    sums.append(f"sum({v.sql}) AS {v.name}")
-                    value_params += v.params
-                else:
-                    sums.append(f"CAST(NULL AS DECIMAL(38,8)) AS {v.name}")
+            # the slice as its index (a key DuckDB knows the range of), named by its start date after grouping
+            slice_sql = ("CASE " + " ".join(f"WHEN {date} < ? THEN {j}" for j in range(len(cuts)))
+                         + f" ELSE {len(cuts)} END") if cuts else "0"
+            mine = [p for p in tables if any(v.name == p.col("v") for v in group)]
+            keys = "".join(f", {p.rule_sql} AS {p.col('rule')}" for p in mine)
+            exprs: dict[str, str] = {}
+            for v in group:
+                exprs.setdefault(v.sql, f"s{len(exprs)}")
             outside = f", {self._outside(basis)} AS outside" if self.spans else ""
-            key = "c.payee_id" if self.ids else "c.payee"
-            select = f"""SELECT {key} AS payee, {slice_sql} AS slice{keys}{outside}, 0 AS level, {', '.join(sums)}
-                FROM {self._source(basis)} WHERE {date} >= ? AND {date} < ? GROUP BY ALL"""
-            if self.ids:  # name the payees on the grouped rows
-                select = f"""SELECT pc.payee, a.* EXCLUDE (payee) FROM ({select}) a
-                             JOIN payee_codes pc ON pc.payee_id = a.payee"""
-            params = (slice_params + [x for p in tables for x in p.rule_params] + value_params
-                      + [start, self.period.end])
-            self.con.execute(("INSERT INTO agg " if basis != "booked" else "CREATE TEMP TABLE agg AS ") + select,
-                             params)
+            key = "c.payee_id" if "payee" in self.codes else "c.payee"
+            inner = f"""SELECT {key} AS payee, {slice_sql} AS slice{keys}{outside},
+                    {', '.join(f'sum({sql}) AS {name}' for sql, name in exprs.items())}
+                FROM {self._source(basis)} WHERE {date} >= ? AND {date} < ? AND {where} GROUP BY ALL"""
+            rules = "".join(f", a.{r}" if p in mine else f", CAST(NULL AS INTEGER) AS {r}"
+                            for p, r in zip(tables, rule_cols, strict=True))
+            name = f"agg{len(names)}"
+            names.append(name)
+            self.con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE {name} AS
+                SELECT {'pc.payee' if 'payee' in self.codes else 'a.payee'},
+                       CASE a.slice {' '.join(f'WHEN {j} THEN CAST(? AS DATE)' for j in range(len(starts)))} END
+                           AS slice{rules}{outside_col}, 0 AS level,
+                       {', '.join(f'a.{exprs[v.sql]} AS {v.name}' for v in group)}
+                FROM ({inner}) a
+                {'JOIN payee_codes pc ON pc.payee_id = a.payee' if 'payee' in self.codes else ''}""",
+                             [*starts, *cuts, *(x for p in mine for x in p.rule_params), self.start,
+                              self.period.end, *where_params])
+        if names:
+            self.con.execute("CREATE TEMP TABLE agg AS "
+                             + " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n in names))
+            self.con.execute("".join(f"DROP TABLE {n}; " for n in names))
         top = max((v.levels for v in values), default=0)
         for level in range(1, top + 1):
-            cols = ", ".join(f"a.{v.name}" if v.levels >= level else f"NULL AS {v.name}" for v in values)
-            rule_cols = "".join(f"a.{p.col('rule')}, " for p in tables) + ("false, " if self.spans else "")
+            cols = "".join(f", a.{v.name}" for v in values if v.levels >= level)
             self.con.execute(f"""
-                INSERT INTO agg SELECT h.manager, a.slice, {rule_cols}?, {cols}
+                INSERT INTO agg BY NAME SELECT h.manager AS payee, a.slice{''.join(f', a.{r}' for r in rule_cols)},
+                    {'false AS outside, ' if self.spans else ''}? AS level{cols}
                 FROM agg a JOIN in_hierarchy h ON h.payee = a.payee AND a.slice >= h.valid_from
                      AND (h.valid_to IS NULL OR a.slice < h.valid_to)
                 WHERE a.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
@@ -1184,15 +1252,16 @@ class _Run:
         where, params = self._where(part, credit, scan=False, returns=returns)
         # paid: one row per payment (the line it pays, on the payment's date); invoiced: on the invoice date
         date, source, amount = _DATE[credit.recognise], self._source(credit.recognise), _amount(credit)
+        ids = [f"{name}_id" for name in ("product", "category") if name in self.codes]  # what rate tables test
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE cl AS SELECT c.payee, c.payee AS seller, 0 AS level, c.line_id,
                 {date} AS date, {amount} AS credit, c.product, c.category, c.original_date,
-                {self._outside(credit.recognise)} AS outside
+                {self._outside(credit.recognise)} AS outside{''.join(f', c.{i}' for i in ids)}
             FROM {source} WHERE {where}""", params)
         for level in range(1, credit.roll_up.levels + 1):
-            self.con.execute("""
+            self.con.execute(f"""
                 INSERT INTO cl SELECT h.manager, cl.seller, ?, cl.line_id, cl.date, cl.credit, cl.product,
-                    cl.category, cl.original_date, false
+                    cl.category, cl.original_date, false{''.join(f', cl.{i}' for i in ids)}
                 FROM cl JOIN in_hierarchy h ON h.payee = cl.payee AND cl.date >= h.valid_from
                      AND (h.valid_to IS NULL OR cl.date < h.valid_to)
                 WHERE cl.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
