@@ -540,11 +540,13 @@ class _Run:
         return sorted(d for d in cuts if d > start)
 
     def _aggregate(self) -> None:
-        """``agg``: (payee, slice start, rate-table rows, level, every value column): the sums of the credited
-        lines (or of the payments, or by invoice date, when a credit is recognised on them), then the roll-up
-        rows. Values that read the same lines (date basis and condition) are summed in the same pass, each
-        distinct expression once; a condition is the pass's WHERE, so a SPIFF's few lines are all its pass
-        reads: every sum added to a pass costs about as much as a pass that filters first."""
+        """``m``: per payee, every value column summed over the period (and before it, for longer windows) and
+        over each rate-table row — in one statement. Its parts: the sums of the credited lines per payee, time
+        slice and rate-table row (or of the payments, or by invoice date, when a credit is recognised on them),
+        then the roll-up rows, each level from the one below through the hierarchy in effect on the slice.
+        Values that read the same lines (date basis and condition) are summed in the same pass, each distinct
+        expression once; the condition is the pass's WHERE, so a SPIFF's pass reads its few lines only: a sum
+        added to a pass costs about as much as a pass that filters first."""
         if self.new_customers:
             self._first_purchases()
         cuts = self._slices()
@@ -554,13 +556,8 @@ class _Run:
         passes: dict[tuple, list[_Value]] = {}
         for v in values:
             passes.setdefault((v.basis, v.where, tuple(v.params)), []).append(v)
-        self.con.execute("DROP TABLE IF EXISTS agg")
         rule_cols = [p.col("rule") for p in tables]
-        outside_col = ", outside" if self.spans else ""
-        if not passes:
-            self.con.execute(f"""CREATE TEMP TABLE agg (payee VARCHAR, slice DATE, level INTEGER
-                {''.join(f', {r} INTEGER' for r in rule_cols)}{', outside BOOLEAN' if self.spans else ''})""")
-        names = []
+        ctes, params = [], []
         for (basis, where, where_params), group in passes.items():
             date = _DATE[basis]
             # the slice as its index (a key DuckDB knows the range of), named by its start date after grouping
@@ -572,46 +569,47 @@ class _Run:
             for v in group:
                 exprs.setdefault(v.sql, f"s{len(exprs)}")
             outside = f", {self._outside(basis)} AS outside" if self.spans else ""
-            key = "c.payee_id" if "payee" in self.codes else "c.payee"
-            inner = f"""SELECT {key} AS payee, {slice_sql} AS slice{keys}{outside},
-                    {', '.join(f'sum({sql}) AS {name}' for sql, name in exprs.items())}
-                FROM {self._source(basis)} WHERE {date} >= ? AND {date} < ? AND {where} GROUP BY ALL"""
+            ids = "payee" in self.codes
             rules = "".join(f", a.{r}" if p in mine else f", CAST(NULL AS INTEGER) AS {r}"
                             for p, r in zip(tables, rule_cols, strict=True))
-            name = f"agg{len(names)}"
-            names.append(name)
-            self.con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE {name} AS
-                SELECT {'pc.payee' if 'payee' in self.codes else 'a.payee'},
+            ctes.append(f"""p{len(ctes)} AS (
+                SELECT {'pc.payee' if ids else 'a.payee'},
                        CASE a.slice {' '.join(f'WHEN {j} THEN CAST(? AS DATE)' for j in range(len(starts)))} END
-                           AS slice{rules}{outside_col}, 0 AS level,
+                           AS slice{rules}{', a.outside' if self.spans else ''},
                        {', '.join(f'a.{exprs[v.sql]} AS {v.name}' for v in group)}
-                FROM ({inner}) a
-                {'JOIN payee_codes pc ON pc.payee_id = a.payee' if 'payee' in self.codes else ''}""",
-                             [*starts, *cuts, *(x for p in mine for x in p.rule_params), self.start,
-                              self.period.end, *where_params])
-        if names:
-            self.con.execute("CREATE TEMP TABLE agg AS "
-                             + " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n in names))
-            self.con.execute("".join(f"DROP TABLE {n}; " for n in names))
-        top = max((v.levels for v in values), default=0)
-        for level in range(1, top + 1):
+                FROM (SELECT {'c.payee_id' if ids else 'c.payee'} AS payee, {slice_sql} AS slice{keys}{outside},
+                             {', '.join(f'sum({sql}) AS {name}' for sql, name in exprs.items())}
+                      FROM {self._source(basis)} WHERE {date} >= ? AND {date} < ? AND {where} GROUP BY ALL) a
+                {'JOIN payee_codes pc ON pc.payee_id = a.payee' if ids else ''})""")
+            params += [*starts, *cuts, *(x for p in mine for x in p.rule_params), self.start, self.period.end,
+                       *where_params]
+        if not ctes:
+            ctes.append(f"""p0 AS (SELECT CAST(NULL AS VARCHAR) AS payee, CAST(NULL AS DATE) AS slice
+                {''.join(f', CAST(NULL AS INTEGER) AS {r}' for r in rule_cols)}
+                {', false AS outside' if self.spans else ''} WHERE false)""")
+        levels = [" UNION ALL BY NAME ".join(f"SELECT * FROM p{i}" for i in range(len(ctes)))]
+        for level in range(1, max((v.levels for v in values), default=0) + 1):
             cols = "".join(f", a.{v.name}" for v in values if v.levels >= level)
-            self.con.execute(f"""
-                INSERT INTO agg BY NAME SELECT h.manager AS payee, a.slice{''.join(f', a.{r}' for r in rule_cols)},
-                    {'false AS outside, ' if self.spans else ''}? AS level{cols}
-                FROM agg a JOIN in_hierarchy h ON h.payee = a.payee AND a.slice >= h.valid_from
+            levels.append(f"""SELECT h.manager AS payee, a.slice{''.join(f', a.{r}' for r in rule_cols)}
+                    {', false AS outside' if self.spans else ''}{cols}
+                FROM l{level - 1} a JOIN in_hierarchy h ON h.payee = a.payee AND a.slice >= h.valid_from
                      AND (h.valid_to IS NULL OR a.slice < h.valid_to)
-                WHERE a.level = ? AND h.manager IS NOT NULL""", [level, level - 1])
+                WHERE h.manager IS NOT NULL""")
+        ctes += [f"l{i} AS ({sql})" for i, sql in enumerate(levels)]
         inside = " AND NOT outside" if self.spans else ""
+        # the sums before the period exist only when some window starts before it
+        before = self.start < self.period.start
         sums = [f"sum({v.name}) FILTER (WHERE true{inside}) AS {v.name}, "
-                f"sum({v.name}) FILTER (WHERE slice < ?{inside}) AS {v.name}_before" for v in values]
-        params = [self.period.start] * len(values)
+                + (f"sum({v.name}) FILTER (WHERE slice < ?{inside})" if before else "CAST(NULL AS DECIMAL(38,8))")
+                + f" AS {v.name}_before" for v in values]
+        params += [self.period.start] * len(values) if before else []
         for p in tables:  # per row of a rate table: the sum of its lines
             sums += [f"sum({p.col('v')}) FILTER (WHERE {p.col('rule')} = {i}{inside}) AS {p.col(f'r{i}')}"
                      for i in range(len(p.rules))]
         self.con.execute(f"""
-            CREATE TEMP TABLE m AS SELECT payee, {', '.join(sums) or 'NULL AS nothing'} FROM agg
+            CREATE TEMP TABLE m AS WITH {', '.join(ctes)}
+            SELECT payee, {', '.join(sums) or 'NULL AS nothing'}
+            FROM ({' UNION ALL BY NAME '.join(f'SELECT * FROM l{i}' for i in range(len(levels)))})
             SEMI JOIN in_payees p USING (payee) GROUP BY payee""", params)
 
     # -- the rules per component -----------------------------------------------------------------------
