@@ -680,9 +680,9 @@ class _Run:
                                            + CAST(m.quota * 100 AS HUGEINT) * 100)
                                           // (2 * CAST(m.quota * 100 AS HUGEINT) * 100)) AS DECIMAL(38,0))
                        * 0.0001 END AS attainment,
-                   sum(d.earned) AS earned, {policy}(sum(d.earned)) AS amount
-            FROM details d LEFT JOIN measures m USING (payee, component)
-            GROUP BY d.payee, d.component, m.measure, m.quota ORDER BY d.payee, d.component""").to_arrow_table()
+                   d.earned, {policy}(d.earned) AS amount
+            FROM (SELECT payee, component, sum(earned) AS earned FROM details GROUP BY ALL) d
+            LEFT JOIN measures m USING (payee, component) ORDER BY d.payee, d.component""").to_arrow_table()
         details = self.con.sql("""
             SELECT payee, component, rule, band, basis, rate, earned
             FROM details ORDER BY payee, component, band, rule""").to_arrow_table()
@@ -1022,9 +1022,13 @@ class _Run:
     def _bands(self, part: _Part) -> str:
         """The component's bands as a VALUES list (band, low, high, rate, rule)."""
         tiers = part.component.rate.tiers
-        # the plan's numbers are validated Decimals with at most 10 decimals: DECIMAL(28,10) holds them exactly
+        # the plan's numbers are validated Decimals with at most 10 decimals: DECIMAL(28,10) holds them exactly;
+        # the rates are typed with the fewest decimals they need (exact all the same), so that basis × rate has
+        # no more decimals than the earned column (DuckDB takes about a microsecond a value to round a 128-bit
+        # decimal's extra digits away)
+        rate = f"DECIMAL(28,{max(max(0, -b.rate.normalize().as_tuple().exponent) for b in tiers.bands)})"
         rows = [f"({i}, {b.from_:f}::DECIMAL(28,10), {('NULL' if b.to is None else f'{b.to:f}')}::DECIMAL(28,10), "
-                f"{b.rate:f}::DECIMAL(28,10), '{_band_rule(b, tiers.on)}')" for i, b in enumerate(tiers.bands)]
+                f"{b.rate:f}::{rate}, '{_band_rule(b, tiers.on)}')" for i, b in enumerate(tiers.bands)]
         return f"(VALUES {', '.join(rows)}) b(band, lo, hi, rate, rule)"
 
     def _tiers(self, part: _Part, source: str, x: str, sign: str, suffix: str, gated: str) -> None:
