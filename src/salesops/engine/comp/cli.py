@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lines", type=int, default=10_000_000)
     p.add_argument("--payees", type=int, default=10_000)
     p.add_argument("--python-lines", type=int, default=1_000_000, help="lines for the per-row Python comparison")
+    p.add_argument("--repeat", type=int, default=5, help="runs and floors timed, in turns (the best of each)")
     p.set_defaults(run=_bench)
     return parser
 
