@@ -71,6 +71,7 @@ def generate(lines: int, payees: int) -> tuple[calc.CompInputs, pa.Table]:
             ((hash(i * 19) % 2000000) / 100)::DECIMAL(18,2) AS net, 0::DECIMAL(18,2) AS cost,
             (hash(i) % {reps})::INTEGER AS rep, hash(i * 23) % 100 < 8 AS split
         FROM range({lines}) t(i)""")  # noqa: S608 - numbers only
+    floor = con.sql("SELECT 'E' || rep AS payee, net FROM l").to_arrow_table()
     credited = con.sql(f"""
         SELECT * EXCLUDE (rep, split), NULL::VARCHAR AS original_line_id, 'E' || rep AS payee,
                CASE WHEN split THEN 0.5 ELSE 1 END::DECIMAL(9,6) AS share, NULL::DATE AS original_date
@@ -78,8 +79,10 @@ def generate(lines: int, payees: int) -> tuple[calc.CompInputs, pa.Table]:
         UNION ALL
         SELECT * EXCLUDE (rep, split), NULL, 'E' || ((rep + 1) % {reps}), 0.5::DECIMAL(9,6), NULL FROM l WHERE split
     """).to_arrow_table()  # noqa: S608 - numbers only
+    con.close()  # the generated table's memory goes back before the lines are encoded
+    credited = credited.cast(calc.CREDITED_SCHEMA)
     inputs = calc.CompInputs(
-        credited=calc.dictionary_encoded(credited.cast(calc.CREDITED_SCHEMA)),
+        credited=calc.dictionary_encoded(credited),
         payees=pa.Table.from_pylist([{"payee": f"E{i}", "name": f"E{i}"} for i in range(payees)], calc.PAYEE_SCHEMA),
         hierarchy=pa.Table.from_pylist([
             {"payee": f"E{i}", "manager": f"E{reps + i // 9}", "valid_from": dt.date(1, 1, 1), "valid_to": None}
@@ -89,8 +92,6 @@ def generate(lines: int, payees: int) -> tuple[calc.CompInputs, pa.Table]:
              "quota": Decimal("500000.00") if i < reps else Decimal("4500000.00")} for i in range(payees)],
             calc.QUOTA_SCHEMA),
     )
-    floor = con.sql("SELECT 'E' || rep AS payee, net FROM l").to_arrow_table()
-    con.close()
     return inputs, floor
 
 
