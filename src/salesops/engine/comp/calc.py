@@ -9,10 +9,13 @@ up to the payout) and, per credited line, what each payee was credited (the line
 
 How (DuckDB, columnar, exact DECIMAL):
 
-1. one pass over the credited lines computes, per payee and time slice, the sums every component needs (its
-   filter, its window; a rate table's rows as a group key) — no Python over lines, no per-component pass;
+1. a pass over the credited lines computes, per payee and time slice, the sums every component needs (its
+   window; a rate table's rows as a group key) — no Python over lines, no per-component pass: one pass per
+   distinct condition (the lines every unfiltered component reads are scanned once; a SPIFF's or a filtered
+   component's pass reads only its lines), each distinct sum once;
 2. the roll-up joins those sums (thousands of rows, not millions) to the hierarchy in effect on each slice, up to
-   each component's number of levels; slices are cut wherever the hierarchy changes inside the window;
+   each component's number of levels; slices are cut wherever the hierarchy changes inside the window (the
+   passes, the roll-up and the per-payee sums are one statement);
 3. per component, the payout rules are set operations per payee: flat rates, rate-table rows, tier bands
    (marginal, whole-amount; a value on an edge goes to the band above or below), gates, caps on attainment and
    on payout, SPIFFs; a window longer than the period pays "earned to date − earned before the period";
@@ -386,8 +389,9 @@ _DATE = {"booked": "c.date", "paid": "pay.date", "invoiced": "c.invoiced_on"}
 
 
 class _Run:
-    """A run: one pass over the credited lines for all components (sums per payee and time slice), the roll-up
-    of those sums through the hierarchy, then per component the payout rules as set operations per payee."""
+    """A run: the passes over the credited lines for all components (sums per payee and time slice), the
+    roll-up of those sums through the hierarchy, then per component the payout rules as set operations per
+    payee."""
 
     def __init__(self, con, plan: CompPlan, period: Period, calendar: FiscalCalendar, inputs: CompInputs,
                  codes: dict[str, pa.Array] | None = None):
