@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -1023,17 +1024,24 @@ class _Run:
                 CAST((2 * w * 1000000000000 + total) // (2 * total) AS DECIMAL(38,0)) * 0.000000000001, share
             FROM ts""", [c.id, label])
 
-    def _bands(self, part: _Part) -> str:
+    def _bands(self, part: _Part, edge_decimals: int = 10) -> str:
         """The component's bands as a VALUES list (band, low, high, rate, rule)."""
         tiers = part.component.rate.tiers
-        # the plan's numbers are validated Decimals with at most 10 decimals: DECIMAL(28,10) holds them exactly;
-        # the rates are typed with the fewest decimals they need (exact all the same), so that basis × rate has
-        # no more decimals than the earned column (DuckDB takes about a microsecond a value to round a 128-bit
-        # decimal's extra digits away)
-        rate = f"DECIMAL(28,{max(max(0, -b.rate.normalize().as_tuple().exponent) for b in tiers.bands)})"
-        rows = [f"({i}, {b.from_:f}::DECIMAL(28,10), {('NULL' if b.to is None else f'{b.to:f}')}::DECIMAL(28,10), "
+        # the plan's numbers are validated Decimals with at most 10 decimals: DECIMAL(28,10) holds them exactly
+        # (the edges may be typed with fewer, when they have no more); the rates are typed with the fewest
+        # decimals they need (exact all the same), so that basis × rate has no more decimals than the earned
+        # column (DuckDB takes about a microsecond a value to round a 128-bit decimal's extra digits away)
+        edge = f"DECIMAL(28,{edge_decimals})"
+        rate = f"DECIMAL(28,{_decimals(b.rate for b in tiers.bands)})"
+        rows = [f"({i}, {b.from_:f}::{edge}, {('NULL' if b.to is None else f'{b.to:f}')}::{edge}, "
                 f"{b.rate:f}::{rate}, '{_band_rule(b, tiers.on)}')" for i, b in enumerate(tiers.bands)]
         return f"(VALUES {', '.join(rows)}) b(band, lo, hi, rate, rule)"
+
+    def _decimal_scale(self, sql: str) -> int | None:
+        """The scale of the one column ``sql`` selects, when it is a DECIMAL."""
+        kind = self.con.execute(f"DESCRIBE {sql}").fetchall()[0][1]
+        match = re.fullmatch(r"DECIMAL\((\d+),(\d+)\)", kind)
+        return int(match[2]) if match else None
 
     def _tiers(self, part: _Part, source: str, x: str, sign: str, suffix: str, gated: str) -> None:
         c = part.component
@@ -1041,6 +1049,17 @@ class _Run:
         scale = "s.quota" if tiers.on == "attainment" else "1"
         capped = x if c.cap is None or c.cap.attainment is None else f"least({x}, {c.cap.attainment} * s.quota)"
         lo, hi = f"(b.lo * {scale})", f"(b.hi * {scale})"
+        bands = self._bands(part)
+        # edges (× quota) with no more decimals than the measure are typed like it, so the basis is exact at the
+        # measure's scale and needs no rounding to fit its column (DuckDB gives least() and coalesce() of two
+        # 38-digit decimals the scale of the one with more integer digits, so both sides get the same type)
+        decimals = _decimals(v for b in tiers.bands for v in (b.from_, b.to)) + (2 if tiers.on == "attainment" else 0)
+        measure = self._decimal_scale(f"SELECT {capped} FROM {source}")
+        if measure is not None and decimals <= measure:
+            typed = f"DECIMAL(38,{measure})"
+            lo, hi = f"CAST(b.lo * {scale} AS {typed})", f"CAST(b.hi * {scale} AS {typed})"
+            capped = f"CAST({capped} AS {typed})"
+            bands = self._bands(part, decimals - (2 if tiers.on == "attainment" else 0))
         # a measure below zero (returns above sales) falls in a first band that starts at 0
         first = "(b.band = 0 AND b.lo = 0)"
         if tiers.mode is TierMode.MARGINAL:
@@ -1055,7 +1074,6 @@ class _Run:
             basis = f"CASE WHEN {inside} THEN xx END"
             keep = "basis IS NOT NULL"
         no_quota = "s.quota IS NULL OR s.quota = 0" if tiers.on == "attainment" else "false"
-        bands = self._bands(part)
         self.con.execute(f"""
             INSERT INTO details SELECT payee, ?, rule || ?, band, {sign} basis, rate, {sign} basis * rate FROM (
                 SELECT s.payee, b.band, b.rule, b.rate, {basis} AS basis
@@ -1284,6 +1302,11 @@ def window_of(component: Component, period: Period, calendar: FiscalCalendar) ->
         return period
     whole = calendar.period(kind, period.start)
     return Period(whole.start, period.end, whole.kind, whole.code)
+
+
+def _decimals(values) -> int:
+    """The most decimals any of ``values`` (Decimals, or None) has: 1.50 → 1, 2 → 0."""
+    return max((max(0, -v.normalize().as_tuple().exponent) for v in values if v is not None), default=0)
 
 
 def _in(column: str, values: list) -> str:
