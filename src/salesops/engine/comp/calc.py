@@ -219,6 +219,9 @@ def calculate(plan: CompPlan, inputs: CompInputs, period: Period, calendar: Fisc
 
 _database: tuple[int, duckdb.DuckDBPyConnection] | None = None
 _database_lock = threading.Lock()
+# a forked process's copy of its parent's database is kept, never closed: closing it would wait for the parent's
+# worker threads, which the child does not have
+_inherited: list[duckdb.DuckDBPyConnection] = []
 
 
 def connection() -> duckdb.DuckDBPyConnection:
@@ -228,6 +231,8 @@ def connection() -> duckdb.DuckDBPyConnection:
     global _database
     with _database_lock:
         if _database is None or _database[0] != os.getpid():
+            if _database is not None:
+                _inherited.append(_database[1])
             database = duckdb.connect()
             database.execute("SET threads TO 2")
             _database = (os.getpid(), database)
@@ -253,8 +258,8 @@ PERFECT_HASH_ROWS = 1 << PERFECT_HASH_BITS
 
 def _code_ids(credited: pa.Table) -> tuple[pa.Table, dict[str, pa.Array]]:
     """The credited lines with ``<column>_id``, the index in the column's dictionary, for every code column that
-    is dictionary-encoded with one dictionary (what :func:`dictionary_encoded` makes: a zero-copy view of the
-    indices), and those dictionaries by column. The single pass groups on the payee's index and names the payees
+    is dictionary-encoded with one dictionary of distinct codes (what :func:`dictionary_encoded` makes: a
+    zero-copy view of the indices), and those dictionaries by column. The single pass groups on the payee's index and names the payees
     after, on its few thousand result rows; filters and rate tables compare indices instead of strings (the
     codes they name are looked up once in the dictionary). Other columns are read as strings."""
     dictionaries = {}
@@ -266,6 +271,8 @@ def _code_ids(credited: pa.Table) -> tuple[pa.Table, dict[str, pa.Array]]:
             continue
         first = column.chunk(0).dictionary
         if not all(chunk.dictionary is first or chunk.dictionary.equals(first) for chunk in column.chunks[1:]):
+            continue
+        if pc.count_distinct(first, mode="all").as_py() != len(first):  # a code listed twice has two indices
             continue
         ids = pa.chunked_array([chunk.indices for chunk in column.chunks], column.type.index_type)
         credited = credited.append_column(f"{name}_id", ids)
