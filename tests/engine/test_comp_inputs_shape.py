@@ -1,5 +1,6 @@
-"""The engine's inputs and process around a run: a forked process calculates after its parent did, codes listed
-twice in a dictionary are still found, and a credit recognised on invoice sums its units exactly, as booked."""
+"""Exactness and robustness around a run: a forked process calculates after its parent did, codes listed twice in
+a dictionary are still found, a credit recognised on invoice sums its units exactly, as booked, and a tier edge
+keeps every decimal it has."""
 
 from __future__ import annotations
 
@@ -94,3 +95,27 @@ components:
                         for r in ("booked", "invoiced"))
     # then both pay alice the lower band on every decimal of her credit (it was rounded up to 100 on invoice)
     assert amounts(invoiced) == amounts(booked) == {("alice", "units"): D("100.00"), ("bob", "units"): D("0.00")}
+
+
+def test_a_tier_edge_with_more_decimals_than_the_measure_keeps_them_all():
+    # given attainment bands split at 0.3333333 of a quota of 0.03: the edge is at 0.009999999 (nine decimals),
+    # one unit of the ninth decimal below a measure of 0.01
+    text = """
+plan: p
+effective_from: 2026-01-01
+components:
+  - id: c
+    quota: {source: fixed, amount: 0.03}
+    rate:
+      tiers:
+        "on": attainment
+        mode: marginal
+        bands: [{from: 0, to: 0.3333333, rate: 1}, {from: 0.3333333, rate: 2}]
+"""
+    data = inputs([line("L1", "2026-03-05", "0.01")], [("L1", "alice", 100)], ["alice"])
+    result = calc.calculate(load_plan(text), data, MARCH)
+    # then the first band pays 0.009999999 at 1 and the second 0.000000001 at 2 (the edge cut to eight
+    # decimals, 0.00999999, would have paid 0.00999999 + 0.000000002)
+    bands = [(d["basis"], d["earned"]) for d in result.details.to_pylist()]
+    assert bands == [(D("0.01000000"), D("0.009999999")), (D("0.00000000"), D("0.000000002"))]
+    assert result.payouts.to_pylist()[0]["earned"] == D("0.010000001")

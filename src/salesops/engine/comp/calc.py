@@ -1057,13 +1057,14 @@ class _Run:
         capped = x if c.cap is None or c.cap.attainment is None else f"least({x}, {c.cap.attainment} * s.quota)"
         lo, hi = f"(b.lo * {scale})", f"(b.hi * {scale})"
         bands = self._bands(part)
-        # edges (× quota) with no more decimals than the measure are typed like it, so the basis is exact at the
-        # measure's scale and needs no rounding to fit its column (DuckDB gives least() and coalesce() of two
-        # 38-digit decimals the scale of the one with more integer digits, so both sides get the same type)
+        # the measure and the edges (× quota) get one type, with the decimals of whichever has more: DuckDB gives
+        # least() and coalesce() of two 38-digit decimals the scale of the one with more integer digits, which
+        # would cut the other's extra decimals; and when the edges have no more decimals than the measure, the
+        # basis is exact at the measure's scale and needs no rounding to fit its column
         decimals = _decimals(v for b in tiers.bands for v in (b.from_, b.to)) + (2 if tiers.on == "attainment" else 0)
         measure = self._decimal_scale(f"SELECT {capped} FROM {source}")
-        if measure is not None and decimals <= measure:
-            typed = f"DECIMAL(38,{measure})"
+        if measure is not None:
+            typed = f"DECIMAL(38,{max(measure, decimals)})"
             lo, hi = f"CAST(b.lo * {scale} AS {typed})", f"CAST(b.hi * {scale} AS {typed})"
             capped = f"CAST({capped} AS {typed})"
             bands = self._bands(part, decimals - (2 if tiers.on == "attainment" else 0))
