@@ -329,6 +329,37 @@ def describe(key: analytics.Key, line_label: str) -> str:
     return " · ".join(parts)
 
 
+@dataclass(frozen=True)
+class Drilldown:
+    """The deals behind one figure: its key, the ids of the deals in the user's scope, and the line's label."""
+
+    key: analytics.Key
+    ids: list[int]
+    label: str
+
+
+def drilldown(user, params) -> Drilldown:
+    """The figure named in ``params`` (``crm.analytics.Key``) resolved for ``user``, for the page and the API
+    alike: a key that names no figure, or a filter the user may not use, is a 404."""
+    try:
+        key = analytics.Key.parse(params)
+    except ValueError:
+        raise Http404("Not a figure.") from None
+    owner = visible_or_404(visible_to(user, Salesperson), key.filters.get("owner"))
+    team = visible_or_404(Team.objects.all(), key.filters.get("team"))
+    region = visible_or_404(Region.objects.all(), key.filters.get("region"))
+    scope = analytics.Scope.of(user, owner=owner, team=team, region=region)
+    with analytics.Session(analytics.load(), scope) as session:
+        ids = analytics.deal_ids(session, key)
+    if key.by in ("owner", "team", "region"):
+        label = analytics.group_labels(key.by, [key.group])[key.group]
+    elif key.by == "scope":
+        label = analytics.selection_label(user, scope)
+    else:
+        label = _("Company")
+    return Drilldown(key, ids, label)
+
+
 def visible_or_404(qs, pk):
     if not pk:
         return None

@@ -43,8 +43,8 @@ from salesops.crm.views.customers import RECOMMENDATIONS
 from salesops.engine import pipeline as engine
 from salesops.engine.periods import add_months
 from salesops.engine.pipeline import Measure
-from salesops.org.access import access_customer_by_id, visible_to
-from salesops.org.models import Customer, Region, Salesperson, Team
+from salesops.org.access import access_customer_by_id
+from salesops.org.models import Customer
 
 # -- layout ---------------------------------------------------------------------------------------------------
 
@@ -385,25 +385,10 @@ class SalesProcessDealsView(APIView):
         OpenApiParameter("g", OpenApiTypes.STR, description=gettext_lazy("The group's id, or none.")),
     ], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        try:
-            key = analytics.Key.parse(request.query_params)
-        except ValueError:
-            raise Http404("Not a figure.") from None
-        owner = query.visible_or_404(visible_to(request.user, Salesperson), key.filters.get("owner"))
-        team = query.visible_or_404(Team.objects.all(), key.filters.get("team"))
-        region = query.visible_or_404(Region.objects.all(), key.filters.get("region"))
-        scope = analytics.Scope.of(request.user, owner=owner, team=team, region=region)
-        with analytics.Session(analytics.load(), scope) as session:
-            ids = analytics.deal_ids(session, key)
-        if key.by in ("owner", "team", "region"):
-            label = analytics.group_labels(key.by, [key.group])[key.group]
-        elif key.by == "scope":
-            label = analytics.selection_label(request.user, scope)
-        else:
-            label = _("Company")
-        deals = (access.visible_opportunities(request.user).filter(pk__in=ids).order_by("pk")
+        found = query.drilldown(request.user, request.query_params)
+        deals = (access.visible_opportunities(request.user).filter(pk__in=found.ids).order_by("pk")
                  .values_list("pk", "name"))
-        return Response({"description": query.describe(key, label), "count": len(ids),
+        return Response({"description": query.describe(found.key, found.label), "count": len(found.ids),
                          "results": [{"id": pk, "name": name} for pk, name in deals]})
 
 

@@ -30,14 +30,13 @@ import argparse
 import datetime as dt
 import os
 import time
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from salesops.engine import pipeline
+from salesops.engine.timing import best_of
 
 GOAL_SECONDS = 0.3
 PERIOD = (dt.date(2026, 10, 1), dt.date(2026, 11, 1))
@@ -125,19 +124,6 @@ def generate(opportunities: int, seed: int = 1) -> tuple[pa.Table, pa.Table, pa.
         con.close()
 
 
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, float, Any]:
-    """The fastest of ``repeat`` runs in seconds — wall clock, and CPU time of the process (all its threads) —
-    and the last result. On a busy machine the wall clock waits for other processes; the CPU time does not."""
-    wall = cpu = float("inf")
-    result = None
-    for _ in range(max(1, repeat)):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        wall = min(wall, time.perf_counter() - started)
-        cpu = min(cpu, time.process_time() - started_cpu)
-    return wall, cpu, result
-
-
 def _both_on_one(tables: tuple[pa.Table, pa.Table, pa.Table], by: str) -> None:
     with pipeline.Pipeline(*tables) as p:
         p.funnel(by=by)
@@ -181,8 +167,9 @@ def main(args: argparse.Namespace) -> int:
     for name, (wall, cpu, _), target in rows:
         ratio = f"{wall * 1000 / goal:.2f}" if target else ""
         print(f"{name:<56} {wall * 1000:>5.0f} ms {cpu * 1000:>5.0f} ms {target:>9} {ratio:>6}")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"(load average {load:.1f} on {os.cpu_count()} CPUs: with other work running, wall > cpu)")
+    if hasattr(os, "getloadavg"):
+        print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: with other work running, "
+              "wall > cpu)")
     v = speed.company.current
     print()
     print(f"company velocity {start:%Y-%m}: {v.open_qualified:,} open qualified × win rate {v.win_rate} × "

@@ -39,6 +39,7 @@ from salesops.crm.analytics_query import (
     completeness_shares,
     customers_of,
     describe,
+    drilldown,
     linker,
     plain,
     qualified_position,
@@ -48,14 +49,11 @@ from salesops.crm.analytics_query import (
     record_filter,
     slowest_groups,
     subject_of,
-    visible_or_404,
 )
 from salesops.crm.models import QuoteStatus
 from salesops.engine import pipeline as engine
 from salesops.engine.periods import add_months
 from salesops.engine.pipeline import Measure
-from salesops.org.access import visible_to
-from salesops.org.models import Region, Salesperson, Team
 from salesops.web.lists import Column, list_page
 from salesops.web.templatetags.salesops import pct_text
 
@@ -588,23 +586,8 @@ def deals(request):
     """The deals behind one figure, named by its key in the query string (``crm.analytics.Key``): only deals the
     user may see; a line they may not drill into is a 404."""
     access.require_sales(request.user)
-    try:
-        key = analytics.Key.parse(request.GET)
-    except ValueError:
-        raise Http404("Not a figure.") from None
-    owner = visible_or_404(visible_to(request.user, Salesperson), key.filters.get("owner"))
-    team = visible_or_404(Team.objects.all(), key.filters.get("team"))
-    region = visible_or_404(Region.objects.all(), key.filters.get("region"))
-    scope = analytics.Scope.of(request.user, owner=owner, team=team, region=region)
-    with analytics.Session(analytics.load(), scope) as session:
-        ids = analytics.deal_ids(session, key)
-    if key.by in ("owner", "team", "region"):
-        label = analytics.group_labels(key.by, [key.group])[key.group]
-    elif key.by == "scope":
-        label = analytics.selection_label(request.user, scope)
-    else:
-        label = _("Company")
-    qs = (access.visible_opportunities(request.user).filter(pk__in=ids)
+    found = drilldown(request.user, request.GET)
+    qs = (access.visible_opportunities(request.user).filter(pk__in=found.ids)
           .select_related("customer", "owner", "stage"))
     columns = [
         Column("name", gettext_lazy("Opportunity"), lambda o: o.name, sort="name",
@@ -619,12 +602,12 @@ def deals(request):
         Column("expected_close", gettext_lazy("Expected close date"), lambda o: o.expected_close,
                sort="expected_close", kind="date"),
     ]
-    description = describe(key, label)
+    description = describe(found.key, found.label)
     response = list_page(request, title=_("Deals behind the figure"), queryset=qs, columns=columns,
                          default_sort="created_on", filename="deals", intro=description)
     if isinstance(response, TemplateResponse) and response.template_name == "web/list.html":
         response.template_name = "crm/analytics_deals.html"
-        response.context_data.update({"count": len(ids), "description": description,
+        response.context_data.update({"count": len(found.ids), "description": description,
                                       "back": _safe_back(request)})
     return response
 

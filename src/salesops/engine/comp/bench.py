@@ -30,6 +30,7 @@ from salesops.engine.comp import calc
 from salesops.engine.comp.plan import load_plan
 from salesops.engine.money import round_money
 from salesops.engine.periods import FiscalCalendar
+from salesops.engine.timing import timed
 
 PLAN = """
 plan: bench
@@ -111,17 +112,10 @@ def timings(inputs: calc.CompInputs, floor_table: pa.Table, repeat: int) -> tupl
     con.sql(FLOOR).to_arrow_table()
     runs, floors = [], []
     for _ in range(repeat):
-        runs.append(_timed(lambda: calc.calculate(plan, inputs, period, with_credits=False)))
-        floors.append(_timed(lambda: con.sql(FLOOR).to_arrow_table()))
+        runs.append(timed(lambda: calc.calculate(plan, inputs, period, with_credits=False))[:2])
+        floors.append(timed(lambda: con.sql(FLOOR).to_arrow_table())[:2])
     con.close()
     return tuple(min(times, key=lambda t: t[0]) for times in (runs, floors))
-
-
-def _timed(run) -> tuple[float, float]:
-    """(wall, CPU of this process, every thread) seconds that ``run()`` took."""
-    started, cpu = time.perf_counter(), time.process_time()
-    run()
-    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def per_row_python(inputs: calc.CompInputs, limit: int) -> tuple[float, dict[tuple[str, str], Decimal]]:
